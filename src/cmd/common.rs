@@ -1,0 +1,209 @@
+//! Options shared by the subcommands that read inputs, and the run around them: expanding
+//! paths, building the classifier and filters, printing errors and `--stats`, the exit code.
+
+use anyhow::{bail, Context, Result};
+use bouncer::classify::Classifier;
+use bouncer::collect::{Filter, RecordSink};
+use bouncer::engine::{self, Options, RunResult};
+use bouncer::input::{self, Chain};
+use bouncer::parse::postfix::queue::{Settings, DEFAULT_MAX_QUEUE_IDS};
+use bouncer::record::{BounceType, Direction};
+use bouncer::when::parse_user_time;
+use clap::ValueEnum;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum OnlyType {
+    Hard,
+    Soft,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum DirectionArg {
+    Inbound,
+    Outbound,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct InputArgs {
+    /// Log files, bounce emails, directories (read recursively), or - for standard input.
+    /// Compressed files (gzip, bzip2, xz, zstd) are recognised by their content. With no PATH,
+    /// standard input is read when it is not a terminal.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<String>,
+
+    /// Only failures at or after this time: RFC 3339, YYYY-MM-DD[ HH:MM[:SS]], today,
+    /// yesterday, or -24h / -7d back from now
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+
+    /// Only failures before this time (same forms as --since)
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+
+    /// Only hard (permanent) or soft (transient) failures
+    #[arg(long, value_enum)]
+    pub only: Option<OnlyType>,
+
+    /// Only outbound failures (our server could not deliver) or inbound ones (we refused a client)
+    #[arg(long, value_enum)]
+    pub direction: Option<DirectionArg>,
+
+    /// The year of syslog stamps that carry none (default: from each file's modification
+    /// time, see docs/ARCHITECTURE.md)
+    #[arg(long, value_name = "YEAR")]
+    pub year: Option<i32>,
+
+    /// Classifier rules of your own, tried before the built-in ones (same format as
+    /// src/classify/rules.txt)
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+
+    /// Worker threads (default: all cores)
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// Lines longer than this are cut (the rest of the line is skipped)
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
+    pub max_line_bytes: usize,
+
+    /// Queue ids kept open for correlation before the oldest are evicted (and counted)
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_QUEUE_IDS)]
+    pub max_queue_ids: usize,
+
+    /// Print the accounting (lines = records + not failures + unparsed + filtered) on stderr
+    #[arg(long)]
+    pub stats: bool,
+
+    /// Print each line that looked like a failure but could not be read, on stderr
+    #[arg(long)]
+    pub show_unparsed: bool,
+
+    /// Print nothing on stderr but errors
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+impl InputArgs {
+    pub fn options(&self) -> Result<Options> {
+        let since = self
+            .since
+            .as_deref()
+            .map(parse_user_time)
+            .transpose()
+            .map_err(anyhow::Error::msg)
+            .context("--since")?;
+        let until = self
+            .until
+            .as_deref()
+            .map(parse_user_time)
+            .transpose()
+            .map_err(anyhow::Error::msg)
+            .context("--until")?;
+        let classifier = Classifier::with_user_rules(self.rules.as_deref())?;
+        Ok(Options {
+            settings: Settings {
+                max_line_bytes: self.max_line_bytes,
+                max_queue_ids: self.max_queue_ids,
+                year: self.year,
+            },
+            filter: Filter {
+                since,
+                until,
+                only: self.only.map(|o| match o {
+                    OnlyType::Hard => BounceType::Hard,
+                    OnlyType::Soft => BounceType::Soft,
+                }),
+                direction: self.direction.map(|d| match d {
+                    DirectionArg::Inbound => Direction::Inbound,
+                    DirectionArg::Outbound => Direction::Outbound,
+                }),
+            },
+            classifier,
+        })
+    }
+
+    /// The chains to read; stdin when no path is given and stdin is not a terminal.
+    pub fn chains(&self) -> Result<(Vec<Chain>, Vec<String>)> {
+        let mut paths = self.paths.clone();
+        if paths.is_empty() {
+            if std::io::stdin().is_terminal() {
+                bail!("no input: give one or more PATHs, or pipe a log into bouncer (see --help)");
+            }
+            paths.push("-".into());
+        }
+        let (chains, errors) = input::expand(&paths);
+        Ok((
+            chains,
+            errors.into_iter().map(|e| format!("error: {}: {}", e.path, e.message)).collect(),
+        ))
+    }
+
+    fn setup_threads(&self) {
+        if let Some(n) = self.threads {
+            let _ = rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global();
+        }
+    }
+
+    /// Run the engine with this sink; print errors, warnings and stats; the exit code.
+    pub fn execute(&self, sink: Option<&mut (dyn RecordSink + 'static)>) -> Result<(RunResult, ExitCode)> {
+        self.setup_threads();
+        let opts = self.options()?;
+        let (chains, walk_errors) = self.chains()?;
+        for e in &walk_errors {
+            eprintln!("bouncer: {e}");
+        }
+        let quiet = self.quiet;
+        let mut result = engine::run(&chains, &opts, sink, |m| {
+            if !quiet || m.starts_with("error") {
+                eprintln!("bouncer: {m}");
+            }
+        });
+        result.summary.inputs.errors += walk_errors.len() as u64;
+        if let Some(e) = &result.sink_error {
+            if e.kind() != std::io::ErrorKind::BrokenPipe {
+                bail!("cannot write output: {e}");
+            }
+        }
+        if self.show_unparsed {
+            for u in &result.unparsed {
+                eprintln!("bouncer: unparsed: {}:{}: {}: {}", u.source, u.line, u.why, u.text);
+            }
+        }
+        if self.stats {
+            let s = &result.summary;
+            let a = &s.accounting;
+            eprintln!(
+                "bouncer: stats: {} inputs, {} lines + {} messages = {} with failures ({} records) + {} not failures + {} unparsed + {} filtered; {} read errors, {} skipped, {} queue ids evicted",
+                s.inputs.files, s.inputs.lines, s.inputs.messages, a.failures, a.records, a.not_failures, a.unparsed, a.filtered, s.inputs.errors, s.inputs.skipped, a.evicted_queue_ids
+            );
+        }
+        let code = if result.summary.inputs.errors > 0 {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        };
+        Ok((result, code))
+    }
+}
+
+/// Standard output, or the file of `-o`.
+pub fn output(path: Option<&PathBuf>) -> Result<Box<dyn std::io::Write + Send>> {
+    Ok(match path {
+        Some(p) if p.as_os_str() != "-" => Box::new(std::io::BufWriter::with_capacity(
+            256 * 1024,
+            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        )),
+        _ => Box::new(std::io::BufWriter::with_capacity(256 * 1024, std::io::stdout())),
+    })
+}
+
+/// Ignore a closed pipe (`bouncer scan | head`), report other write errors.
+pub fn finish_write(r: std::io::Result<()>) -> Result<()> {
+    match r {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write output"),
+    }
+}

@@ -1,0 +1,140 @@
+//! The driver: chains of inputs in parallel (rayon), each read by the reader its content
+//! calls for, results handed on in input order so output is the same whatever the thread count.
+
+use crate::classify::Classifier;
+use crate::collect::{Collector, Filter, RecordSink, Unparsed};
+use crate::input::{self, Chain, Kind, Source};
+use crate::parse::postfix::queue::{PostfixReader, Settings};
+use crate::record::Record;
+use crate::report::summary::Summary;
+use rayon::prelude::*;
+use std::sync::Arc;
+
+/// Everything a run needs besides its inputs.
+pub struct Options {
+    pub settings: Settings,
+    pub filter: Filter,
+    pub classifier: Classifier,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            settings: Settings::default(),
+            filter: Filter::default(),
+            classifier: Classifier::builtin(),
+        }
+    }
+}
+
+/// What one chain gave.
+pub struct ChainResult {
+    pub summary: Summary,
+    pub records: Vec<Record>,
+    /// One-line errors and warnings (`error: ...`, `warning: ...`).
+    pub messages: Vec<String>,
+    pub unparsed: Vec<Unparsed>,
+    /// The live sink failed (e.g. the reader of stdout went away).
+    pub sink_error: Option<std::io::Error>,
+}
+
+/// Read one chain: its files one after another, sharing the Postfix correlation state.
+pub fn run_chain<'a>(chain: &Chain, opts: &'a Options, keep: bool, sink: Option<&'a mut (dyn RecordSink + 'static)>) -> ChainResult {
+    let mut out = Collector::new(&opts.filter, &opts.classifier, keep);
+    out.sink = sink;
+    let mut postfix = PostfixReader::new(opts.settings);
+    for src in &chain.sources {
+        read_source(src, &mut postfix, &mut out);
+        if out.stopped() {
+            break;
+        }
+    }
+    ChainResult {
+        summary: out.summary,
+        records: out.records,
+        messages: out.messages,
+        unparsed: out.unparsed,
+        sink_error: out.sink_error,
+    }
+}
+
+fn read_source(src: &Source, postfix: &mut PostfixReader, out: &mut Collector<'_>) {
+    let name: Arc<str> = src.name().into();
+    let mut opened = match input::open(src) {
+        Ok(o) => o,
+        Err(e) => return out.error(format!("{name}: {e}")),
+    };
+    out.summary.inputs.files += 1;
+    let result = match opened.kind {
+        Kind::Empty => Ok(()),
+        Kind::Binary => {
+            out.summary.inputs.skipped += 1;
+            out.warning(format!("{name}: skipped: binary data, not a mail log or message"));
+            Ok(())
+        }
+        Kind::Syslog => postfix.read_stream(&mut opened.reader, &name, opened.mtime, out),
+        Kind::Email | Kind::ExchangeLog | Kind::ExchangeCsv => {
+            out.summary.inputs.skipped += 1;
+            out.warning(format!("{name}: skipped: {:?} input is not supported by this build", opened.kind));
+            Ok(())
+        }
+    };
+    if let Err(e) = result {
+        out.error(format!("{name}: {e}"));
+    }
+}
+
+/// The merged result of a run.
+#[derive(Default)]
+pub struct RunResult {
+    pub summary: Summary,
+    pub unparsed: Vec<Unparsed>,
+    pub sink_error: Option<std::io::Error>,
+}
+
+/// Read all chains. Records go to `sink` (in input order) when given, else only the summary is
+/// made. `messages` is called with each error/warning line as soon as its chain is done.
+pub fn run(
+    chains: &[Chain],
+    opts: &Options,
+    mut sink: Option<&mut (dyn RecordSink + 'static)>,
+    mut messages: impl FnMut(&str),
+) -> RunResult {
+    let mut total = RunResult::default();
+    let mut absorb = |r: ChainResult, total: &mut RunResult| {
+        for m in &r.messages {
+            messages(m);
+        }
+        total.summary.merge(&r.summary);
+        total.unparsed.extend(r.unparsed);
+        if total.sink_error.is_none() {
+            total.sink_error = r.sink_error;
+        }
+    };
+    if chains.len() == 1 {
+        let r = run_chain(&chains[0], opts, false, sink);
+        absorb(r, &mut total);
+        return total;
+    }
+    let keep = sink.is_some();
+    let batch = (rayon::current_num_threads() * 4).max(4);
+    for group in chains.chunks(batch) {
+        let results: Vec<ChainResult> = group.par_iter().map(|c| run_chain(c, opts, keep, None)).collect();
+        for r in results {
+            if let Some(s) = sink.as_deref_mut() {
+                for rec in &r.records {
+                    if total.sink_error.is_none() {
+                        if let Err(e) = s.write(rec) {
+                            total.sink_error = Some(e);
+                        }
+                    }
+                }
+            }
+            absorb(r, &mut total);
+        }
+        if total.sink_error.is_some() {
+            break;
+        }
+    }
+    total
+}

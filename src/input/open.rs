@@ -1,0 +1,238 @@
+//! Open an input: decompress by magic bytes (gzip, bzip2, xz, zstd — never by name), then sniff
+//! what the stream holds from its first bytes.
+
+use super::walk::Source;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Chain as IoChain, Cursor, Read};
+use std::time::SystemTime;
+
+/// What a stream holds, decided from its first bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Syslog-style lines (Postfix and whatever shares its log).
+    Syslog,
+    /// One email or an mbox of several (bounce messages).
+    Email,
+    /// Exchange message tracking log (W3C `#Fields:` header).
+    ExchangeLog,
+    /// Exchange CSV export (Export-Csv, message trace).
+    ExchangeCsv,
+    /// Binary data: skipped with a warning.
+    Binary,
+    /// Nothing in it.
+    Empty,
+}
+
+/// Compression found by magic bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Bzip2,
+    Xz,
+    Zstd,
+}
+
+pub fn compression_of(head: &[u8]) -> Compression {
+    if head.starts_with(&[0x1f, 0x8b]) {
+        Compression::Gzip
+    } else if head.starts_with(b"BZh") && head.len() >= 4 && head[3].is_ascii_digit() {
+        Compression::Bzip2
+    } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00]) {
+        Compression::Xz
+    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Compression::Zstd
+    } else {
+        Compression::None
+    }
+}
+
+/// An opened, decompressed input with its first bytes sniffed.
+pub struct Opened {
+    pub reader: Box<dyn BufRead + Send>,
+    pub kind: Kind,
+    pub compression: Compression,
+    /// Modification time (now for stdin): the reference for syslog stamps without a year.
+    pub mtime: SystemTime,
+    /// The first bytes of the decompressed stream (also still in `reader`).
+    pub head: Vec<u8>,
+}
+
+const HEAD: usize = 16 * 1024;
+
+/// Read up to `n` bytes (fewer only at the end of the stream).
+fn read_head(r: &mut dyn Read, n: usize) -> io::Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(n);
+    r.take(n as u64).read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+type Rewound<R> = IoChain<Cursor<Vec<u8>>, R>;
+
+fn rewind<R: Read>(head: Vec<u8>, rest: R) -> Rewound<R> {
+    Cursor::new(head).chain(rest)
+}
+
+/// Open a source, undo its compression and sniff its kind.
+pub fn open(src: &Source) -> io::Result<Opened> {
+    let (raw, mtime): (Box<dyn Read + Send>, SystemTime) = match src {
+        Source::Stdin => (Box::new(io::stdin()), SystemTime::now()),
+        Source::File(p) => {
+            let f = File::open(p)?;
+            let meta = f.metadata()?;
+            if meta.is_dir() {
+                return Err(io::Error::other("is a directory"));
+            }
+            (Box::new(f), meta.modified().unwrap_or_else(|_| SystemTime::now()))
+        }
+    };
+    let mut raw = raw;
+    let magic = read_head(&mut raw, 6)?;
+    let compression = compression_of(&magic);
+    let joined = rewind(magic, raw);
+    let mut decoded: Box<dyn Read + Send> = match compression {
+        Compression::None => Box::new(joined),
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(joined)),
+        Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(joined)),
+        Compression::Xz => Box::new(liblzma::read::XzDecoder::new_multi_decoder(joined)),
+        Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(joined)?),
+    };
+    let head = read_head(&mut decoded, HEAD)?;
+    let kind = sniff(&head);
+    let reader = Box::new(BufReader::with_capacity(256 * 1024, rewind(head.clone(), decoded)));
+    Ok(Opened {
+        reader,
+        kind,
+        compression,
+        mtime,
+        head,
+    })
+}
+
+/// Decide what the first bytes of a stream are.
+pub fn sniff(head: &[u8]) -> Kind {
+    if head.is_empty() {
+        return Kind::Empty;
+    }
+    if looks_binary(head) {
+        return Kind::Binary;
+    }
+    let body = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+    let first = first_line(body);
+    if first.starts_with(b"#Software: Microsoft Exchange") || (first.starts_with(b"#") && contains_line_start(body, b"#Fields: date-time"))
+    {
+        return Kind::ExchangeLog;
+    }
+    if is_exchange_csv_header(first)
+        || (first.starts_with(b"#TYPE ") && is_exchange_csv_header(first_line(body[first.len().min(body.len())..].trim_ascii_start())))
+    {
+        return Kind::ExchangeCsv;
+    }
+    if looks_like_email(body) {
+        return Kind::Email;
+    }
+    Kind::Syslog
+}
+
+fn first_line(b: &[u8]) -> &[u8] {
+    let end = memchr::memchr(b'\n', b).unwrap_or(b.len());
+    let l = &b[..end];
+    l.strip_suffix(b"\r").unwrap_or(l)
+}
+
+fn contains_line_start(b: &[u8], needle: &[u8]) -> bool {
+    b.starts_with(needle) || memchr::memmem::find(b, &[b"\n", needle].concat()).is_some()
+}
+
+fn is_exchange_csv_header(line: &[u8]) -> bool {
+    let l = line.to_ascii_lowercase();
+    let has = |s: &[u8]| memchr::memmem::find(&l, s).is_some();
+    (has(b"eventid") || has(b"event-id") || has(b"event id") || has(b"\"status\""))
+        && (has(b"recipient") || has(b"messageid") || has(b"message id") || has(b"messagetraceid"))
+        && l.contains(&b',')
+}
+
+/// More than a few NUL bytes, or many control bytes, in the first block.
+fn looks_binary(head: &[u8]) -> bool {
+    let sample = &head[..head.len().min(8192)];
+    let nul = memchr::memchr_iter(0, sample).count();
+    let ctrl = sample
+        .iter()
+        .filter(|&&c| c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r' | 0x0c | 0x1b | 0))
+        .count();
+    nul * 100 > sample.len() || ctrl * 10 > sample.len()
+}
+
+/// An mbox `From ` line, or a block of RFC 5322 header fields at the start.
+pub fn looks_like_email(b: &[u8]) -> bool {
+    let mut start = b;
+    while let Some(r) = start.strip_prefix(b"\r\n").or_else(|| start.strip_prefix(b"\n")) {
+        start = r;
+    }
+    if start.starts_with(b"From ") {
+        return true;
+    }
+    // The first lines must be header fields ("Name: value" or folded continuations), and some of
+    // them the ones every message has.
+    let mut fields = 0;
+    let mut known = 0;
+    for line in start.split(|&c| c == b'\n').take(12) {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            break;
+        }
+        if line[0] == b' ' || line[0] == b'\t' {
+            continue;
+        }
+        let Some(colon) = memchr::memchr(b':', line) else { return false };
+        let name = &line[..colon];
+        if name.is_empty() || !name.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_') {
+            return false;
+        }
+        fields += 1;
+        let lower = name.to_ascii_lowercase();
+        if matches!(
+            lower.as_slice(),
+            b"received"
+                | b"return-path"
+                | b"from"
+                | b"to"
+                | b"subject"
+                | b"date"
+                | b"message-id"
+                | b"mime-version"
+                | b"content-type"
+                | b"delivered-to"
+                | b"x-original-to"
+        ) {
+            known += 1;
+        }
+    }
+    fields >= 2 && known >= 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs() {
+        assert_eq!(sniff(b""), Kind::Empty);
+        assert_eq!(sniff(b"Jun  3 12:00:00 mx postfix/smtp[1]: x\n"), Kind::Syslog);
+        assert_eq!(
+            sniff(b"From MAILER-DAEMON Mon Jan  5 00:00:00 2026\nReturn-Path: <>\n"),
+            Kind::Email
+        );
+        assert_eq!(
+            sniff(b"Return-Path: <>\r\nReceived: from x\r\nSubject: failure\r\n\r\nbody"),
+            Kind::Email
+        );
+        assert_eq!(
+            sniff(b"\xef\xbb\xbf#Software: Microsoft Exchange Server\r\n#Fields: date-time,x\r\n"),
+            Kind::ExchangeLog
+        );
+        assert_eq!(sniff(&[0u8, 1, 2, 3, 0, 0, 0, 9, 0, 0, 0, 0]), Kind::Binary);
+        assert_eq!(compression_of(&[0x1f, 0x8b, 8, 0]), Compression::Gzip);
+        assert_eq!(compression_of(b"BZh9"), Compression::Bzip2);
+    }
+}

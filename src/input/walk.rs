@@ -1,0 +1,160 @@
+//! Expand command-line paths into files, and group rotated files of one log into a chain read
+//! oldest first (`mail.log.3.gz`, `mail.log.2.gz`, `mail.log.1`, `mail.log`), so that queue-id
+//! correlation follows a message across rotations.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// One input: a file path, or standard input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    Stdin,
+    File(PathBuf),
+}
+
+impl Source {
+    /// The name records carry: the path as given (or found under a directory), `-` for stdin.
+    pub fn name(&self) -> String {
+        match self {
+            Source::Stdin => "-".into(),
+            Source::File(p) => p.display().to_string(),
+        }
+    }
+}
+
+/// Files read one after another with shared state (a log and its rotations).
+#[derive(Clone, Debug, Default)]
+pub struct Chain {
+    pub sources: Vec<Source>,
+}
+
+/// A path that could not be walked.
+#[derive(Debug)]
+pub struct WalkError {
+    pub path: String,
+    pub message: String,
+}
+
+const COMPRESSED: [&str; 6] = [".gz", ".bz2", ".xz", ".zst", ".zstd", ".lzma"];
+
+/// Split a file name into its log base and rotation rank: `mail.log.2.gz` -> (`mail.log`, 2),
+/// `mail.log` -> (`mail.log`, 0), `mail.log-20260105` -> (`mail.log`, -20260105) — a higher rank
+/// is older. Dated rotations are newer the larger the date, so their rank is the negated date.
+pub fn rotation(name: &str) -> (String, i64) {
+    let mut base = name;
+    for ext in COMPRESSED {
+        if let Some(b) = base.strip_suffix(ext) {
+            base = b;
+            break;
+        }
+    }
+    if let Some((stem, num)) = base.rsplit_once('.') {
+        if !num.is_empty() && num.len() <= 4 && num.bytes().all(|b| b.is_ascii_digit()) {
+            return (stem.to_string(), num.parse().unwrap_or(0));
+        }
+    }
+    if let Some((stem, date)) = base.rsplit_once('-') {
+        if date.len() == 8 || date.len() == 10 {
+            if let Ok(d) = date.parse::<i64>() {
+                // Older dates must sort first: rank = large - date keeps "higher = older".
+                return (stem.to_string(), 100_000_000_000 - d);
+            }
+        }
+    }
+    (base.to_string(), 0)
+}
+
+/// Expand paths (files, directories walked recursively in name order, `-` for stdin) into
+/// chains. Files of one directory with the same log base form one chain, oldest first; chains
+/// keep the order in which their first file was met.
+pub fn expand(paths: &[String]) -> (Vec<Chain>, Vec<WalkError>) {
+    let mut files: Vec<Source> = Vec::new();
+    let mut errors = Vec::new();
+    for p in paths {
+        if p == "-" {
+            files.push(Source::Stdin);
+            continue;
+        }
+        let path = Path::new(p);
+        match std::fs::metadata(path) {
+            Err(e) => errors.push(WalkError {
+                path: p.clone(),
+                message: e.to_string(),
+            }),
+            Ok(m) if m.is_dir() => {
+                let walker = walkdir::WalkDir::new(path).follow_links(false).sort_by_file_name();
+                for entry in walker {
+                    match entry {
+                        Ok(e) if e.file_type().is_file() => files.push(Source::File(e.into_path())),
+                        Ok(_) => {}
+                        Err(e) => errors.push(WalkError {
+                            path: e.path().map(|p| p.display().to_string()).unwrap_or_else(|| p.clone()),
+                            message: e.io_error().map(|io| io.to_string()).unwrap_or_else(|| e.to_string()),
+                        }),
+                    }
+                }
+            }
+            Ok(_) => files.push(Source::File(path.to_path_buf())),
+        }
+    }
+    (group(files), errors)
+}
+
+/// Group files into chains by (directory, log base); order within a chain: oldest first.
+pub fn group(files: Vec<Source>) -> Vec<Chain> {
+    let mut chains: Vec<(Vec<(i64, usize, Source)>,)> = Vec::new();
+    let mut index: HashMap<(PathBuf, String), usize> = HashMap::new();
+    for (n, src) in files.into_iter().enumerate() {
+        let key = match &src {
+            Source::Stdin => None,
+            Source::File(p) => {
+                let dir = p.parent().map(Path::to_path_buf).unwrap_or_default();
+                let name = p.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+                let (base, rank) = rotation(&name);
+                Some((dir, base, rank))
+            }
+        };
+        match key {
+            None => chains.push((vec![(0, n, src)],)),
+            Some((dir, base, rank)) => {
+                let slot = *index.entry((dir, base)).or_insert_with(|| {
+                    chains.push((Vec::new(),));
+                    chains.len() - 1
+                });
+                chains[slot].0.push((rank, n, src));
+            }
+        }
+    }
+    chains
+        .into_iter()
+        .map(|(mut members,)| {
+            members.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+            Chain {
+                sources: members.into_iter().map(|(_, _, s)| s).collect(),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotation_names() {
+        assert_eq!(rotation("mail.log"), ("mail.log".into(), 0));
+        assert_eq!(rotation("mail.log.1"), ("mail.log".into(), 1));
+        assert_eq!(rotation("mail.log.12.gz"), ("mail.log".into(), 12));
+        assert!(rotation("maillog-20260105").1 > rotation("maillog-20260106").1);
+        assert_eq!(rotation("msg.eml"), ("msg.eml".into(), 0));
+    }
+
+    #[test]
+    fn chains_oldest_first() {
+        let f = |s: &str| Source::File(PathBuf::from(s));
+        let chains = group(vec![f("d/mail.log"), f("d/mail.log.1"), f("d/other.log"), f("d/mail.log.2.gz")]);
+        assert_eq!(chains.len(), 2);
+        assert_eq!(chains[0].sources, vec![f("d/mail.log.2.gz"), f("d/mail.log.1"), f("d/mail.log")]);
+        assert_eq!(chains[1].sources, vec![f("d/other.log")]);
+    }
+}

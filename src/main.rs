@@ -1,0 +1,39 @@
+//! The `bouncer` command line. Each subcommand lives in `cmd/<name>.rs` with its usage on top.
+
+mod cmd;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Reads mail server logs and bounce messages and reports every failed delivery: who bounced,
+/// which server said no, with which reply code and enhanced status, why, hard or soft.
+#[derive(Parser)]
+#[command(name = "bouncer", version, about, long_about = None, propagate_version = true)]
+#[command(after_help = "Exit status: 0 all inputs read, 1 some input could not be read (the rest is still reported), 2 usage error.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// One row per failed recipient, as CSV, JSON Lines or a table
+    Scan(cmd::scan::Args),
+    /// A summary of the failures: Grand Totals, top hosts, domains, codes, reasons, hours
+    Report(cmd::report::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Scan(args) => cmd::scan::run(args),
+        Command::Report(args) => cmd::report::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("bouncer: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
