@@ -4,7 +4,8 @@
 use crate::classify::Classifier;
 use crate::collect::{Collector, Filter, RecordSink, Unparsed};
 use crate::input::{self, Chain, Kind, Source};
-use crate::parse::postfix::queue::{PostfixReader, Settings};
+use crate::parse::postfix::queue::PostfixReader;
+use crate::parse::{dsn, exchange, Settings};
 use crate::record::Record;
 use crate::report::summary::Summary;
 use rayon::prelude::*;
@@ -44,7 +45,7 @@ pub fn run_chain<'a>(chain: &Chain, opts: &'a Options, keep: bool, sink: Option<
     out.sink = sink;
     let mut postfix = PostfixReader::new(opts.settings);
     for src in &chain.sources {
-        read_source(src, &mut postfix, &mut out);
+        read_source(src, opts.settings, &mut postfix, &mut out);
         if out.stopped() {
             break;
         }
@@ -58,7 +59,7 @@ pub fn run_chain<'a>(chain: &Chain, opts: &'a Options, keep: bool, sink: Option<
     }
 }
 
-fn read_source(src: &Source, postfix: &mut PostfixReader, out: &mut Collector<'_>) {
+fn read_source(src: &Source, settings: Settings, postfix: &mut PostfixReader, out: &mut Collector<'_>) {
     let name: Arc<str> = src.name().into();
     let mut opened = match input::open(src) {
         Ok(o) => o,
@@ -73,11 +74,9 @@ fn read_source(src: &Source, postfix: &mut PostfixReader, out: &mut Collector<'_
             Ok(())
         }
         Kind::Syslog => postfix.read_stream(&mut opened.reader, &name, opened.mtime, out),
-        Kind::Email | Kind::ExchangeLog | Kind::ExchangeCsv => {
-            out.summary.inputs.skipped += 1;
-            out.warning(format!("{name}: skipped: {:?} input is not supported by this build", opened.kind));
-            Ok(())
-        }
+        Kind::Email => dsn::read_stream(&mut opened.reader, &name, &settings, out),
+        Kind::ExchangeLog => exchange::read_stream(exchange::Layout::TrackingLog, &mut opened.reader, &name, &settings, out),
+        Kind::ExchangeCsv => exchange::read_stream(exchange::Layout::Csv, &mut opened.reader, &name, &settings, out),
     };
     if let Err(e) = result {
         out.error(format!("{name}: {e}"));

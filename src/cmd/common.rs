@@ -6,7 +6,7 @@ use bouncer::classify::Classifier;
 use bouncer::collect::{Filter, RecordSink};
 use bouncer::engine::{self, Options, RunResult};
 use bouncer::input::{self, Chain};
-use bouncer::parse::postfix::queue::{Settings, DEFAULT_MAX_QUEUE_IDS};
+use bouncer::parse::{Settings, DEFAULT_MAX_QUEUE_IDS};
 use bouncer::record::{BounceType, Direction};
 use bouncer::when::parse_user_time;
 use clap::ValueEnum;
@@ -72,6 +72,15 @@ pub struct InputArgs {
     /// Queue ids kept open for correlation before the oldest are evicted (and counted)
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_QUEUE_IDS)]
     pub max_queue_ids: usize,
+
+    /// Email messages larger than this are read only up to it
+    #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
+    pub max_message_bytes: usize,
+
+    /// Also list messages that are not bounces (auto-replies, abuse reports) with reason
+    /// vacation or feedback
+    #[arg(long)]
+    pub all: bool,
 
     /// Print the accounting (lines = records + not failures + unparsed + filtered) on stderr
     #[arg(long)]

@@ -9,14 +9,14 @@ use crate::collect::Collector;
 use crate::input::lines::Lines;
 use crate::parse::bytes::text;
 use crate::parse::syslog;
+pub use crate::parse::Settings;
 use crate::record::{Action, BounceType, Direction, Format, Record};
 use crate::when::{resolve, rfc3339, YearRule};
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, BufRead};
 use std::sync::Arc;
 
-/// Default cap on open queue ids.
-pub const DEFAULT_MAX_QUEUE_IDS: usize = 200_000;
+pub use crate::parse::DEFAULT_MAX_QUEUE_IDS;
 
 /// A recipient deferred and not yet delivered, bounced or expired.
 #[derive(Clone, Debug, Default)]
@@ -38,24 +38,6 @@ struct QueueState {
     deferred_counted: bool,
     pending: Vec<Pending>,
     generation: u64,
-}
-
-/// Options of the Postfix reader.
-#[derive(Clone, Copy, Debug)]
-pub struct Settings {
-    pub max_line_bytes: usize,
-    pub max_queue_ids: usize,
-    pub year: Option<i32>,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            max_line_bytes: 1 << 20,
-            max_queue_ids: DEFAULT_MAX_QUEUE_IDS,
-            year: None,
-        }
-    }
 }
 
 pub struct PostfixReader {
