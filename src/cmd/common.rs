@@ -115,8 +115,10 @@ impl InputArgs {
         Ok(Options {
             settings: Settings {
                 max_line_bytes: self.max_line_bytes,
+                max_message_bytes: self.max_message_bytes,
                 max_queue_ids: self.max_queue_ids,
                 year: self.year,
+                all: self.all,
             },
             filter: Filter {
                 since,

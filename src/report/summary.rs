@@ -109,6 +109,50 @@ impl PostfixTotals {
     }
 }
 
+/// Grand Totals of Exchange message tracking (see docs/exchange.md for what each counts).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ExchangeTotals {
+    /// RECEIVE events.
+    pub received: u64,
+    /// DELIVER events (into a local mailbox), per recipient.
+    pub delivered: u64,
+    /// SENDEXTERNAL events, per recipient.
+    pub sent_externally: u64,
+    /// FAIL events, per recipient.
+    pub failed: u64,
+    /// DEFER events, per recipient.
+    pub deferred: u64,
+    /// DROP events, per recipient.
+    pub dropped: u64,
+}
+
+impl ExchangeTotals {
+    pub fn merge(&mut self, o: &ExchangeTotals) {
+        self.received += o.received;
+        self.delivered += o.delivered;
+        self.sent_externally += o.sent_externally;
+        self.failed += o.failed;
+        self.deferred += o.deferred;
+        self.dropped += o.dropped;
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == ExchangeTotals::default()
+    }
+
+    pub fn rows(&self) -> [(&'static str, &'static str, u64); 6] {
+        [
+            ("received", "received", self.received),
+            ("delivered", "delivered", self.delivered),
+            ("sent externally", "sent_externally", self.sent_externally),
+            ("failed", "failed", self.failed),
+            ("deferred", "deferred", self.deferred),
+            ("dropped", "dropped", self.dropped),
+        ]
+    }
+}
+
 /// Per remote host: its reply codes and reasons, so the report can name the top ones.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -125,6 +169,7 @@ pub struct Summary {
     pub inputs: Inputs,
     pub accounting: Accounting,
     pub postfix: PostfixTotals,
+    pub exchange: ExchangeTotals,
     pub by_action: Counts,
     pub by_bounce_type: Counts,
     pub by_direction: Counts,
@@ -152,6 +197,7 @@ impl Default for Summary {
             inputs: Inputs::default(),
             accounting: Accounting::default(),
             postfix: PostfixTotals::default(),
+            exchange: ExchangeTotals::default(),
             by_action: Counts::new(),
             by_bounce_type: Counts::new(),
             by_direction: Counts::new(),
@@ -238,6 +284,7 @@ impl Summary {
         a.filtered += o.accounting.filtered;
         a.evicted_queue_ids += o.accounting.evicted_queue_ids;
         self.postfix.merge(&o.postfix);
+        self.exchange.merge(&o.exchange);
         for (into, from) in [
             (&mut self.by_action, &o.by_action),
             (&mut self.by_bounce_type, &o.by_bounce_type),

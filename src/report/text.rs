@@ -77,6 +77,20 @@ fn tables(s: &Summary, n: usize) -> Vec<Table> {
             note: None,
         });
     }
+    if !s.exchange.is_empty() {
+        out.push(Table {
+            title: "Grand Totals (Exchange message tracking)".into(),
+            heads: vec!["count", "what"],
+            left: vec![false, true],
+            rows: s
+                .exchange
+                .rows()
+                .iter()
+                .map(|(label, _, v)| vec![thousands(*v), label.to_string()])
+                .collect(),
+            note: None,
+        });
+    }
     out.push(Table {
         title: "Failures".into(),
         heads: vec!["count", "share", "what"],
