@@ -9,7 +9,7 @@
 //! (`TZ`), as syslog wrote them.
 
 use crate::parse::syslog::Stamp;
-use chrono::{DateTime, Datelike, Duration, FixedOffset, Local, NaiveDate, NaiveDateTime, TimeZone, Timelike};
+use chrono::{DateTime, Datelike, Duration, FixedOffset, Local, NaiveDate, NaiveDateTime, Offset, TimeZone, Timelike};
 use std::time::SystemTime;
 
 /// How to place year-less stamps.
@@ -56,7 +56,15 @@ pub fn resolve(s: &Stamp, rule: &YearRule) -> Option<DateTime<FixedOffset>> {
     let naive = NaiveDate::from_ymd_opt(year, s.month, s.day)?.and_hms_nano_opt(s.hour, s.minute, s.second.min(59), s.nanos)?;
     match s.offset {
         Some(off) => FixedOffset::east_opt(off)?.from_local_datetime(&naive).single(),
-        None => Local.from_local_datetime(&naive).earliest().map(|t| t.fixed_offset()),
+        // A local time that does not exist (the hour skipped when clocks go forward) takes the
+        // offset in force just before the gap.
+        None => match Local.from_local_datetime(&naive).earliest() {
+            Some(t) => Some(t.fixed_offset()),
+            None => {
+                let off = Local.offset_from_utc_datetime(&(naive - Duration::hours(3))).fix();
+                off.from_local_datetime(&naive).single()
+            }
+        },
     }
 }
 

@@ -67,6 +67,36 @@ fn read_head(r: &mut dyn Read, n: usize) -> io::Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// Like `read_head`, but an error after some bytes is kept for later: the bytes are still read
+/// (a truncated archive gives what it has, then its error).
+fn read_head_lenient(r: &mut dyn Read, n: usize) -> io::Result<(Vec<u8>, Option<io::Error>)> {
+    let mut buf = Vec::with_capacity(n);
+    let mut chunk = [0u8; 8192];
+    while buf.len() < n {
+        let want = chunk.len().min(n - buf.len());
+        match r.read(&mut chunk[..want]) {
+            Ok(0) => break,
+            Ok(k) => buf.extend_from_slice(&chunk[..k]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if buf.is_empty() => return Err(e),
+            Err(e) => return Ok((buf, Some(e))),
+        }
+    }
+    Ok((buf, None))
+}
+
+/// A reader that fails with a stored error (the rest of a stream that broke early).
+struct Failed(Option<io::Error>);
+
+impl Read for Failed {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        match self.0.take() {
+            Some(e) => Err(e),
+            None => Ok(0),
+        }
+    }
+}
+
 type Rewound<R> = IoChain<Cursor<Vec<u8>>, R>;
 
 fn rewind<R: Read>(head: Vec<u8>, rest: R) -> Rewound<R> {
@@ -97,9 +127,13 @@ pub fn open(src: &Source) -> io::Result<Opened> {
         Compression::Xz => Box::new(liblzma::read::XzDecoder::new_multi_decoder(joined)),
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(joined)?),
     };
-    let head = read_head(&mut decoded, HEAD)?;
+    let (head, early_error) = read_head_lenient(&mut decoded, HEAD)?;
     let kind = sniff(&head);
-    let reader = Box::new(BufReader::with_capacity(256 * 1024, rewind(head.clone(), decoded)));
+    let rest: Box<dyn Read + Send> = match early_error {
+        Some(e) => Box::new(Failed(Some(e))),
+        None => decoded,
+    };
+    let reader = Box::new(BufReader::with_capacity(256 * 1024, rewind(head.clone(), rest)));
     Ok(Opened {
         reader,
         kind,

@@ -117,7 +117,7 @@ impl PostfixReader {
             let line = match lines.next_line() {
                 Ok(Some(l)) => l,
                 Ok(None) => break Ok(()),
-                Err(e) => break Err(e),
+                Err(e) => break Err(io::Error::new(e.kind(), format!("read error after line {}: {e}", lines.number))),
             };
             let n = line.number;
             let bytes = line.bytes;

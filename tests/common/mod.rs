@@ -1,0 +1,65 @@
+//! Helpers shared by the integration tests: the binary, the shared corpus and tools.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_bouncer")
+}
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture(rel: &str) -> PathBuf {
+    root().join("fixtures").join(rel)
+}
+
+/// bouncer with a fixed time zone, so that stamps without an offset read the same everywhere.
+pub fn bouncer() -> Command {
+    let mut c = Command::new(bin());
+    c.env("TZ", "UTC").env_remove("NO_COLOR").stdin(Stdio::null());
+    c
+}
+
+pub fn run(args: &[&str]) -> Output {
+    bouncer().args(args).output().expect("run bouncer")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn jsonl(o: &Output) -> Vec<serde_json::Value> {
+    stdout(o)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
+
+/// The shared corpus (`BOUNCER_CORPUS`, default `../shared/corpus`). None (with a message) when
+/// it is absent, unless `BOUNCER_REQUIRE_CORPUS=1`, which makes its absence a failure.
+pub fn corpus() -> Option<PathBuf> {
+    let dir = std::env::var_os("BOUNCER_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("..").join("shared").join("corpus"));
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    if std::env::var("BOUNCER_REQUIRE_CORPUS").as_deref() == Ok("1") {
+        panic!("corpus not found at {} and BOUNCER_REQUIRE_CORPUS=1", dir.display());
+    }
+    eprintln!("skipped: corpus not found at {} (set BOUNCER_CORPUS)", dir.display());
+    None
+}
+
+/// The shared tools folder beside the corpus.
+pub fn tool(corpus: &Path, name: &str) -> PathBuf {
+    corpus.parent().unwrap_or(corpus).join("tools").join(name)
+}
