@@ -119,6 +119,18 @@ impl<'a> Collector<'a> {
         }
     }
 
+    /// A record already classified and counted (by a chunk worker): only write or keep it.
+    pub fn push_counted(&mut self, r: Record) {
+        self.emit(r);
+    }
+
+    /// An unparsed line already counted (by a chunk worker): only keep it for display.
+    pub fn keep_unparsed(&mut self, u: Unparsed) {
+        if self.unparsed.len() < UNPARSED_KEPT {
+            self.unparsed.push(u);
+        }
+    }
+
     pub fn not_failure(&mut self) {
         self.summary.accounting.not_failures += 1;
     }

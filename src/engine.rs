@@ -3,11 +3,13 @@
 
 use crate::classify::Classifier;
 use crate::collect::{Collector, Filter, RecordSink, Unparsed};
+use crate::input::chunks::{Chunk, ChunkReader};
 use crate::input::{self, Chain, Kind, Source};
-use crate::parse::postfix::queue::PostfixReader;
+use crate::parse::postfix::queue::{parse_chunk, Carried};
 use crate::parse::{dsn, exchange, Settings};
 use crate::record::Record;
 use crate::report::summary::Summary;
+use crate::when::YearRule;
 use rayon::prelude::*;
 use std::sync::Arc;
 
@@ -43,9 +45,9 @@ pub struct ChainResult {
 pub fn run_chain<'a>(chain: &Chain, opts: &'a Options, keep: bool, sink: Option<&'a mut (dyn RecordSink + 'static)>) -> ChainResult {
     let mut out = Collector::new(&opts.filter, &opts.classifier, keep);
     out.sink = sink;
-    let mut postfix = PostfixReader::new(opts.settings);
+    let mut carried = Carried::new(opts.settings.max_queue_ids);
     for src in &chain.sources {
-        read_source(src, opts.settings, &mut postfix, &mut out);
+        read_source(src, opts, &mut carried, &mut out);
         if out.stopped() {
             break;
         }
@@ -59,7 +61,8 @@ pub fn run_chain<'a>(chain: &Chain, opts: &'a Options, keep: bool, sink: Option<
     }
 }
 
-fn read_source(src: &Source, settings: Settings, postfix: &mut PostfixReader, out: &mut Collector<'_>) {
+fn read_source(src: &Source, opts: &Options, carried: &mut Carried, out: &mut Collector<'_>) {
+    let settings = opts.settings;
     let name: Arc<str> = src.name().into();
     let mut opened = match input::open(src) {
         Ok(o) => o,
@@ -73,7 +76,10 @@ fn read_source(src: &Source, settings: Settings, postfix: &mut PostfixReader, ou
             out.warning(format!("{name}: skipped: binary data, not a mail log or message"));
             Ok(())
         }
-        Kind::Syslog => postfix.read_stream(&mut opened.reader, &name, opened.mtime, out),
+        Kind::Syslog => {
+            let rule = YearRule::new(opened.mtime, settings.year);
+            read_log(opened.reader, &name, &rule, opts, carried, out)
+        }
         Kind::Email => dsn::read_stream(&mut opened.reader, &name, &settings, out),
         Kind::ExchangeLog => exchange::read_stream(exchange::Layout::TrackingLog, &mut opened.reader, &name, &settings, out),
         Kind::ExchangeCsv => exchange::read_stream(exchange::Layout::Csv, &mut opened.reader, &name, &settings, out),
@@ -81,6 +87,90 @@ fn read_source(src: &Source, settings: Settings, postfix: &mut PostfixReader, ou
     if let Err(e) = result {
         out.error(format!("{name}: {e}"));
     }
+}
+
+/// Read a log stream in chunks: one thread reads (and decompresses) and cuts, the rayon pool
+/// parses a few chunks at a time, and the chunks are merged back in order.
+fn read_log(
+    reader: Box<dyn std::io::BufRead + Send>,
+    name: &Arc<str>,
+    rule: &YearRule,
+    opts: &Options,
+    carried: &mut Carried,
+    out: &mut Collector<'_>,
+) -> std::io::Result<()> {
+    let settings = &opts.settings;
+    let wave = (rayon::current_num_threads() * 2).max(2);
+    let keep = out.keep || out.sink.is_some();
+    carried.new_stream();
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<Chunk>>(wave);
+        let chunk_bytes = settings.chunk_bytes;
+        let max_line = settings.max_line_bytes;
+        scope.spawn(move || {
+            let mut chunks = ChunkReader::new(reader, chunk_bytes, max_line);
+            loop {
+                match chunks.next_chunk() {
+                    Ok(Some(c)) => {
+                        if tx.send(Ok(c)).is_err() {
+                            return;
+                        }
+                    }
+                    Ok(None) => return,
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                }
+            }
+        });
+        let mut failure = None;
+        let mut cut_lines = 0u64;
+        loop {
+            // At least one chunk (waiting for it), then whatever else is ready, up to a wave.
+            let mut batch = Vec::with_capacity(wave);
+            match rx.recv() {
+                Ok(Ok(c)) => batch.push(c),
+                Ok(Err(e)) => failure = Some(e),
+                Err(_) => {}
+            }
+            while failure.is_none() && batch.len() < wave {
+                match rx.try_recv() {
+                    Ok(Ok(c)) => batch.push(c),
+                    Ok(Err(e)) => failure = Some(e),
+                    Err(_) => break,
+                }
+            }
+            if batch.is_empty() {
+                break;
+            }
+            let outs: Vec<_> = batch
+                .par_iter()
+                .map(|c| parse_chunk(&c.data, name, rule, settings, &opts.filter, &opts.classifier, keep))
+                .collect();
+            for (c, o) in batch.iter().zip(outs) {
+                cut_lines += c.cut_lines + o.cut_lines;
+                carried.absorb(o, out);
+            }
+            if failure.is_some() || out.stopped() {
+                break;
+            }
+        }
+        drop(rx);
+        if cut_lines > 0 {
+            out.warning(format!(
+                "{name}: {cut_lines} line(s) longer than {} bytes were cut (--max-line-bytes)",
+                settings.max_line_bytes
+            ));
+        }
+        match failure {
+            Some(e) => Err(std::io::Error::new(
+                e.kind(),
+                format!("read error after line {}: {e}", carried.lines),
+            )),
+            None => Ok(()),
+        }
+    })
 }
 
 /// The merged result of a run.

@@ -73,6 +73,10 @@ pub struct InputArgs {
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_QUEUE_IDS)]
     pub max_queue_ids: usize,
 
+    /// Size of the chunks a log is cut into for parallel parsing (e.g. 4M, 64K)
+    #[arg(long, value_name = "SIZE", default_value = "4M", value_parser = parse_size)]
+    pub chunk_size: usize,
+
     /// Email messages larger than this are read only up to it
     #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
     pub max_message_bytes: usize,
@@ -118,6 +122,7 @@ impl InputArgs {
                 max_message_bytes: self.max_message_bytes,
                 max_queue_ids: self.max_queue_ids,
                 year: self.year,
+                chunk_bytes: self.chunk_size,
                 all: self.all,
             },
             filter: Filter {
@@ -198,6 +203,21 @@ impl InputArgs {
         };
         Ok((result, code))
     }
+}
+
+/// A size in bytes: a number with an optional K, M or G suffix (powers of 1024).
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&t[..i], 1usize << 10),
+        Some((i, 'm' | 'M')) => (&t[..i], 1 << 20),
+        Some((i, 'g' | 'G')) => (&t[..i], 1 << 30),
+        _ => (t, 1),
+    };
+    let n: usize = num.parse().map_err(|_| format!("`{s}` is not a size (e.g. 4096, 64K, 4M, 1G)"))?;
+    n.checked_mul(mult)
+        .filter(|v| *v > 0)
+        .ok_or_else(|| format!("`{s}` is out of range"))
 }
 
 /// Standard output, or the file of `-o`.

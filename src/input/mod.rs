@@ -1,5 +1,6 @@
 //! Input: walk paths, decompress by magic bytes, sniff the format, split into lines.
 
+pub mod chunks;
 pub mod lines;
 pub mod open;
 pub mod walk;

@@ -2,10 +2,27 @@
 
 use memchr::memmem;
 
-/// Position of `needle` in `hay`.
+/// Position of `needle` in `hay`. Log lines are short and needles a few bytes, so this looks
+/// for the needle's first byte with memchr and compares, instead of building a `memmem`
+/// searcher per call (which costs more than the search); long haystacks go to `memmem`.
 #[inline]
 pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    memmem::find(hay, needle)
+    let (&first, rest) = needle.split_first()?;
+    if hay.len() > 4096 {
+        return memmem::find(hay, needle);
+    }
+    let mut from = 0;
+    while let Some(p) = memchr::memchr(first, &hay[from..]) {
+        let at = from + p;
+        if hay.len() - at < needle.len() {
+            return None;
+        }
+        if &hay[at + 1..at + needle.len()] == rest {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 /// Lossy UTF-8 text of a slice (invalid bytes become U+FFFD).
@@ -102,25 +119,26 @@ pub fn is_ip(b: &[u8]) -> bool {
 }
 
 /// The value of `key=` in a Postfix `k=v, k=v` list: `<...>` values up to the `>` that ends
-/// them, other values up to `,` or a space. `key` must start the list or follow a space.
+/// them, other values up to `,` or a space. `key` must start the list or follow a space or a
+/// comma. (Found by the `=` signs, which are rarer than any key's first letter.)
 pub fn kv<'a>(list: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
-    let mut from = 0;
-    while let Some(p) = find(&list[from..], key) {
-        let at = from + p;
-        let ok_before = at == 0 || list[at - 1] == b' ' || list[at - 1] == b',';
-        let after = at + key.len();
-        if ok_before && list.get(after) == Some(&b'=') {
-            let v = &list[after + 1..];
-            if v.first() == Some(&b'<') {
-                // The value ends at the last '>' before the next ", key=" or the end.
-                let stop = find(v, b">, ").or_else(|| find(v, b"> ")).map(|i| i + 1).unwrap_or(v.len());
-                let inner = &v[1..stop];
-                return Some(inner.strip_suffix(b">").unwrap_or(inner));
-            }
-            let end = v.iter().position(|&c| c == b',' || c == b' ').unwrap_or(v.len());
-            return Some(&v[..end]);
+    for eq in memchr::memchr_iter(b'=', list) {
+        if eq < key.len() || &list[eq - key.len()..eq] != key {
+            continue;
         }
-        from = at + key.len();
+        let at = eq - key.len();
+        if !(at == 0 || list[at - 1] == b' ' || list[at - 1] == b',') {
+            continue;
+        }
+        let v = &list[eq + 1..];
+        if v.first() == Some(&b'<') {
+            // The value ends at the last '>' before the next ", key=" or the end.
+            let stop = find(v, b">, ").or_else(|| find(v, b"> ")).map(|i| i + 1).unwrap_or(v.len());
+            let inner = &v[1..stop];
+            return Some(inner.strip_suffix(b">").unwrap_or(inner));
+        }
+        let end = v.iter().position(|&c| c == b',' || c == b' ').unwrap_or(v.len());
+        return Some(&v[..end]);
     }
     None
 }
@@ -128,6 +146,16 @@ pub fn kv<'a>(list: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn find_short_and_long() {
+        assert_eq!(find(b"abc, status=sent", b", status="), Some(3));
+        assert_eq!(find(b"abc", b"abcd"), None);
+        assert_eq!(find(b"aab", b"ab"), Some(1));
+        assert_eq!(find(b"", b"x"), None);
+        let long = [vec![b'x'; 5000], b"needle".to_vec()].concat();
+        assert_eq!(find(&long, b"needle"), Some(5000));
+    }
 
     #[test]
     fn codes() {

@@ -14,6 +14,10 @@ pub mod syslog;
 /// Default cap on open queue ids.
 pub const DEFAULT_MAX_QUEUE_IDS: usize = 200_000;
 
+/// Default chunk size: large enough that per-chunk work is noise, small enough that a few
+/// chunks in flight per core stay well inside the memory budget.
+pub const DEFAULT_CHUNK_BYTES: usize = 4 << 20;
+
 /// Options every reader may use.
 #[derive(Clone, Copy, Debug)]
 pub struct Settings {
@@ -25,6 +29,8 @@ pub struct Settings {
     pub max_queue_ids: usize,
     /// The year of syslog stamps that have none (default: from the file's mtime).
     pub year: Option<i32>,
+    /// Size of the chunks a log stream is cut into for parallel parsing.
+    pub chunk_bytes: usize,
     /// Also give records for messages that are not bounces (auto-replies, abuse reports),
     /// with reason `vacation` / `feedback`.
     pub all: bool,
@@ -37,6 +43,7 @@ impl Default for Settings {
             max_message_bytes: 64 << 20,
             max_queue_ids: DEFAULT_MAX_QUEUE_IDS,
             year: None,
+            chunk_bytes: DEFAULT_CHUNK_BYTES,
             all: false,
         }
     }

@@ -1,25 +1,36 @@
-//! The Postfix reader: turns a chain of log streams into records, correlating each queue id's
-//! lines (sender from qmgr, message-id from cleanup, the last deferral before an expiry).
+//! The Postfix reader: turns log chunks into records, correlating each queue id's lines
+//! (sender from qmgr, message-id from cleanup, the pending deferrals before an expiry).
 //!
-//! State is per (syslog host, queue id), dropped on `removed` and capped: when more queue ids
-//! are open than the cap, the oldest are evicted and counted.
+//! A stream is cut into chunks (`input::chunks`) that are parsed in parallel, each starting with
+//! no knowledge of the queue ids before it. Where a line needs what came before (a sender logged
+//! in an earlier chunk, a deferral before an expiry, whether a queue id was already counted as
+//! deferred), the chunk leaves a *hole* that [`Carried::absorb`] fills, chunk after chunk in
+//! order, from the state carried over from the earlier chunks. The result is exactly that of
+//! one pass over the whole stream; a single chunk is that pass.
+//!
+//! Carried state is per (syslog host, queue id), dropped on `removed` and capped: when more
+//! queue ids are open than the cap, the oldest are evicted and counted.
 
 use super::{delivery_answer, parse, reject_answer, service, Event};
-use crate::collect::Collector;
-use crate::input::lines::Lines;
-use crate::parse::bytes::text;
+use crate::classify::{bounce_type_of_codes, Classifier};
+use crate::collect::{Collector, Filter, Unparsed};
+use crate::parse::bytes::{find, text};
 use crate::parse::syslog;
-pub use crate::parse::Settings;
 use crate::record::{Action, BounceType, Direction, Format, Record};
+use crate::report::summary::PostfixTotals;
 use crate::when::{resolve, rfc3339, YearRule};
-use std::collections::{HashMap, VecDeque};
-use std::io::{self, BufRead};
+use chrono::{DateTime, FixedOffset};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
-pub use crate::parse::DEFAULT_MAX_QUEUE_IDS;
+pub use crate::parse::{Settings, DEFAULT_MAX_QUEUE_IDS};
+
+type Key = Box<[u8]>;
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type When = Option<DateTime<FixedOffset>>;
 
 /// A recipient deferred and not yet delivered, bounced or expired.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 struct Pending {
     recipient: String,
     orig_to: String,
@@ -31,34 +42,146 @@ struct Pending {
     diagnostic: String,
 }
 
+/// What one chunk knows of a queue id.
 #[derive(Debug, Default)]
-struct QueueState {
+struct Entry {
+    /// Continues the state from before the chunk (no `removed` line seen in this chunk).
+    inherited: bool,
+    /// A `removed` line was seen: the state from before the chunk is gone.
+    removed: bool,
     sender: Option<String>,
     message_id: Option<String>,
-    deferred_counted: bool,
+    deferred: bool,
     pending: Vec<Pending>,
-    generation: u64,
+    /// (inherited) an expiry here consumed the pending list from before the chunk.
+    pending_reset: bool,
+    /// (inherited, no reset) recipients delivered or bounced here, to drop from the old list.
+    finalized: Vec<String>,
 }
 
-pub struct PostfixReader {
-    settings: Settings,
-    queues: HashMap<Box<[u8]>, QueueState>,
-    order: VecDeque<(u64, Box<[u8]>)>,
-    generation: u64,
-    key: Vec<u8>,
-}
-
-impl PostfixReader {
-    pub fn new(settings: Settings) -> Self {
-        PostfixReader {
-            settings,
-            queues: HashMap::new(),
-            order: VecDeque::new(),
-            generation: 0,
-            key: Vec::new(),
+impl Entry {
+    fn inherited() -> Entry {
+        Entry {
+            inherited: true,
+            ..Entry::default()
         }
     }
 
+    fn update_pending(&mut self, p: Pending) {
+        match self.pending.iter_mut().find(|x| x.recipient == p.recipient) {
+            Some(slot) => *slot = p,
+            None => self.pending.push(p),
+        }
+    }
+
+    fn finalize(&mut self, recipient: &str) {
+        self.pending.retain(|p| p.recipient != recipient);
+        if self.inherited && !self.pending_reset {
+            self.finalized.push(recipient.to_string());
+        }
+    }
+}
+
+/// A record field the chunk could not know.
+#[derive(Debug)]
+struct Hole {
+    record: usize,
+    key: Key,
+    sender: bool,
+    message_id: bool,
+}
+
+/// An expiry whose pending recipients partly live before the chunk.
+#[derive(Debug)]
+struct Expiry {
+    /// Insert its records before this record of the chunk.
+    before: usize,
+    key: Key,
+    base: Record,
+    sender_hole: bool,
+    message_id_hole: bool,
+    local: Vec<Pending>,
+    finalized: Vec<String>,
+    when: When,
+}
+
+/// What a chunk gave.
+pub struct ChunkOut {
+    pub summary: crate::report::summary::Summary,
+    pub records: Vec<Record>,
+    pub unparsed: Vec<Unparsed>,
+    /// Lines in the chunk (record and unparsed line numbers are relative to its start).
+    pub lines: u64,
+    /// Lines longer than `max_line_bytes`, cut there.
+    pub cut_lines: u64,
+    holes: Vec<Hole>,
+    expiries: Vec<Expiry>,
+    /// Queue ids whose first deferral here was counted in `postfix.deferred`; not a first if
+    /// an earlier chunk had one.
+    tentative_deferred: Vec<Key>,
+    entries: HashMap<Key, Entry>,
+}
+
+/// Parse one chunk of whole lines. `keep`: keep the records (for `scan`).
+#[allow(clippy::too_many_arguments)]
+pub fn parse_chunk(
+    data: &[u8],
+    source: &Arc<str>,
+    rule: &YearRule,
+    settings: &Settings,
+    filter: &Filter,
+    classifier: &Classifier,
+    keep: bool,
+) -> ChunkOut {
+    let mut out = Collector::new(filter, classifier, keep);
+    let mut p = ChunkParser {
+        entries: HashMap::default(),
+        holes: Vec::new(),
+        expiries: Vec::new(),
+        tentative: Vec::new(),
+        key: Vec::new(),
+    };
+    let mut n = 0u64;
+    let mut cut_lines = 0u64;
+    let mut rest = data;
+    while !rest.is_empty() {
+        let (line, next) = match memchr::memchr(b'\n', rest) {
+            Some(i) => (&rest[..i], &rest[i + 1..]),
+            None => (rest, &rest[rest.len()..]),
+        };
+        rest = next;
+        n += 1;
+        let mut line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.len() > settings.max_line_bytes {
+            line = &line[..settings.max_line_bytes];
+            cut_lines += 1;
+        }
+        p.line(line, n, source, rule, &mut out);
+    }
+    out.summary.inputs.lines += n;
+    out.summary.inputs.bytes += data.len() as u64;
+    ChunkOut {
+        summary: out.summary,
+        records: out.records,
+        unparsed: out.unparsed,
+        lines: n,
+        cut_lines,
+        holes: p.holes,
+        expiries: p.expiries,
+        tentative_deferred: p.tentative,
+        entries: p.entries,
+    }
+}
+
+struct ChunkParser {
+    entries: HashMap<Key, Entry>,
+    holes: Vec<Hole>,
+    expiries: Vec<Expiry>,
+    tentative: Vec<Key>,
+    key: Vec<u8>,
+}
+
+impl ChunkParser {
     fn set_key(&mut self, host: &[u8], qid: &[u8]) {
         self.key.clear();
         self.key.extend_from_slice(host);
@@ -66,75 +189,15 @@ impl PostfixReader {
         self.key.extend_from_slice(qid);
     }
 
-    /// The state of the current key, created (and the cap enforced) when missing.
-    fn state(&mut self, out: &mut Collector<'_>) -> &mut QueueState {
-        if !self.queues.contains_key(self.key.as_slice()) {
-            self.generation += 1;
-            let key: Box<[u8]> = self.key.clone().into_boxed_slice();
-            self.order.push_back((self.generation, key.clone()));
-            self.queues.insert(
-                key,
-                QueueState {
-                    generation: self.generation,
-                    ..QueueState::default()
-                },
-            );
-            self.enforce_cap(out);
+    fn entry(&mut self) -> &mut Entry {
+        if !self.entries.contains_key(self.key.as_slice()) {
+            self.entries.insert(self.key.clone().into_boxed_slice(), Entry::inherited());
         }
-        self.queues.get_mut(self.key.as_slice()).expect("just inserted")
+        self.entries.get_mut(self.key.as_slice()).expect("present")
     }
 
-    fn enforce_cap(&mut self, out: &mut Collector<'_>) {
-        while self.queues.len() > self.settings.max_queue_ids.max(1) {
-            let Some((gen, key)) = self.order.pop_front() else { break };
-            if self.queues.get(&key).is_some_and(|s| s.generation == gen) {
-                self.queues.remove(&key);
-                out.summary.accounting.evicted_queue_ids += 1;
-            }
-        }
-        // Keep the order list from growing with ids long removed.
-        if self.order.len() > 2 * self.queues.len() + 1024 {
-            let queues = &self.queues;
-            self.order.retain(|(g, k)| queues.get(k).is_some_and(|s| s.generation == *g));
-        }
-    }
-
-    fn existing(&mut self) -> Option<&mut QueueState> {
-        self.queues.get_mut(self.key.as_slice())
-    }
-
-    /// Read one stream of the chain to its end.
-    pub fn read_stream(
-        &mut self,
-        reader: &mut dyn BufRead,
-        source: &Arc<str>,
-        mtime: std::time::SystemTime,
-        out: &mut Collector<'_>,
-    ) -> io::Result<()> {
-        let rule = YearRule::new(mtime, self.settings.year);
-        let mut lines = Lines::new(reader, self.settings.max_line_bytes);
-        let result = loop {
-            let line = match lines.next_line() {
-                Ok(Some(l)) => l,
-                Ok(None) => break Ok(()),
-                Err(e) => break Err(io::Error::new(e.kind(), format!("read error after line {}: {e}", lines.number))),
-            };
-            let n = line.number;
-            let bytes = line.bytes;
-            out.summary.inputs.lines += 1;
-            self.line(bytes, n, source, &rule, out);
-            if out.stopped() {
-                break Ok(());
-            }
-        };
-        out.summary.inputs.bytes += lines.bytes;
-        result
-    }
-
-    /// Account for one line.
-    pub fn line(&mut self, bytes: &[u8], n: u64, source: &Arc<str>, rule: &YearRule, out: &mut Collector<'_>) {
-        // Cheap test first: every line we act on has a Postfix daemon tag, and all but a few
-        // have ": " after a queue id. Most noise leaves here without a regex or allocation.
+    fn line(&mut self, bytes: &[u8], n: u64, source: &Arc<str>, rule: &YearRule, out: &mut Collector<'_>) {
+        // Cheap tests first: a Postfix daemon's tag, then the daemon's own shapes.
         let Some(l) = syslog::parse_line(bytes) else {
             out.not_failure();
             return;
@@ -148,23 +211,30 @@ impl PostfixReader {
         match event {
             Event::Other => out.not_failure(),
             Event::Unparsed(why) => out.unparsed(source, n, why, bytes),
-            Event::Received { .. } => self.count(out, &when(), |t| t.received += 1),
-            Event::HeaderWarning => self.count(out, &when(), |t| t.reject_warnings += 1),
-            Event::Hold { .. } => self.count(out, &when(), |t| t.held += 1),
-            Event::Discard { .. } => self.count(out, &when(), |t| t.discarded += 1),
+            Event::Received { .. } => count(out, &when(), |t| t.received += 1),
+            Event::HeaderWarning => count(out, &when(), |t| t.reject_warnings += 1),
+            Event::Hold { .. } => count(out, &when(), |t| t.held += 1),
+            Event::Discard { .. } => count(out, &when(), |t| t.discarded += 1),
             Event::MessageId { qid, id } => {
                 self.set_key(l.host, qid);
-                self.state(out).message_id = Some(text(id));
+                self.entry().message_id = Some(text(id));
                 out.not_failure();
             }
             Event::QueueFrom { qid, sender } => {
                 self.set_key(l.host, qid);
-                self.state(out).sender = Some(text(sender));
+                self.entry().sender = Some(text(sender));
                 out.not_failure();
             }
             Event::Removed { qid } => {
                 self.set_key(l.host, qid);
-                self.queues.remove(self.key.as_slice());
+                let key = self.key.clone().into_boxed_slice();
+                self.entries.insert(
+                    key,
+                    Entry {
+                        removed: true,
+                        ..Entry::default()
+                    },
+                );
                 out.not_failure();
             }
             Event::Delivery(d) => {
@@ -175,12 +245,10 @@ impl PostfixReader {
                     b"deferred" => Action::Delayed,
                     b"expired" | b"force-expired" => Action::Expired,
                     b"sent" => {
-                        let forwarded = crate::parse::bytes::find(d.text, b"forwarded as ").is_some();
+                        let forwarded = find(d.text, b"forwarded as ").is_some();
                         let recipient = d.to.map(text).unwrap_or_default();
-                        if let Some(s) = self.existing() {
-                            s.pending.retain(|p| p.recipient != recipient);
-                        }
-                        return self.count(out, &t, |c| if forwarded { c.forwarded += 1 } else { c.delivered += 1 });
+                        self.entry().finalize(&recipient);
+                        return count(out, &t, |c| if forwarded { c.forwarded += 1 } else { c.delivered += 1 });
                     }
                     _ => {
                         out.not_failure();
@@ -205,13 +273,19 @@ impl PostfixReader {
                     BounceType::Hard
                 });
                 let in_window = out.in_window(t.as_ref());
-                let state = self.state(out);
-                rec.sender = state.sender.clone().unwrap_or_default();
-                rec.message_id = state.message_id.clone().unwrap_or_default();
-                let first_deferral = action == Action::Delayed && !state.deferred_counted;
+                let key: Key = self.key.clone().into_boxed_slice();
+                let entry = self.entry();
+                rec.sender = entry.sender.clone().unwrap_or_default();
+                rec.message_id = entry.message_id.clone().unwrap_or_default();
+                let hole = (
+                    entry.inherited && entry.sender.is_none(),
+                    entry.inherited && entry.message_id.is_none(),
+                );
+                let first_deferral = action == Action::Delayed && !entry.deferred;
+                let inherited = entry.inherited;
                 if action == Action::Delayed {
-                    state.deferred_counted = true;
-                    let p = Pending {
+                    entry.deferred = true;
+                    entry.update_pending(Pending {
                         recipient: rec.recipient.clone(),
                         orig_to: rec.original_recipient.clone(),
                         remote_host: rec.remote_host.clone(),
@@ -220,14 +294,9 @@ impl PostfixReader {
                         status: rec.status.clone(),
                         smtp_command: rec.smtp_command.clone(),
                         diagnostic: rec.diagnostic.clone(),
-                    };
-                    match state.pending.iter_mut().find(|x| x.recipient == p.recipient) {
-                        Some(slot) => *slot = p,
-                        None => state.pending.push(p),
-                    }
+                    });
                 } else {
-                    let r = rec.recipient.clone();
-                    state.pending.retain(|p| p.recipient != r);
+                    entry.finalize(&rec.recipient);
                 }
                 if in_window {
                     let totals = &mut out.summary.postfix;
@@ -237,59 +306,54 @@ impl PostfixReader {
                             totals.deferrals += 1;
                             if first_deferral {
                                 totals.deferred += 1;
+                                if inherited {
+                                    self.tentative.push(key.clone());
+                                }
                             }
                         }
                         Action::Expired => totals.expired += 1,
                         Action::Rejected => {}
                     }
                 }
-                out.failure([rec], t.as_ref());
+                self.emit(out, rec, t.as_ref(), key, hole);
             }
             Event::Expired { qid, sender } => {
                 self.set_key(l.host, qid);
                 let t = when();
-                let (state_sender, message_id, pending) = match self.existing() {
-                    Some(s) => (s.sender.clone(), s.message_id.clone(), std::mem::take(&mut s.pending)),
-                    None => (None, None, Vec::new()),
-                };
-                let sender = sender.map(text).or(state_sender).unwrap_or_default();
-                let base = {
-                    let mut r = Record::new(Format::Postfix, Direction::Outbound, Action::Expired, source.clone(), n);
-                    r.timestamp = t.as_ref().map(rfc3339).unwrap_or_default();
-                    r.queue_id = text(qid);
-                    r.sender = sender;
-                    r.message_id = message_id.unwrap_or_default();
-                    r.bounce_type = Some(BounceType::Hard);
-                    r
-                };
-                let records: Vec<Record> = if pending.is_empty() {
-                    vec![base]
-                } else {
-                    pending
-                        .into_iter()
-                        .map(|p| {
-                            let mut r = base.clone();
-                            r.recipient = p.recipient;
-                            r.original_recipient = p.orig_to;
-                            r.remote_host = p.remote_host;
-                            r.remote_ip = p.remote_ip;
-                            r.reply_code = p.reply_code;
-                            r.status = p.status;
-                            r.smtp_command = p.smtp_command;
-                            r.diagnostic = p.diagnostic;
-                            r
-                        })
-                        .collect()
-                };
+                let key: Key = self.key.clone().into_boxed_slice();
+                let entry = self.entry();
+                let mut base = Record::new(Format::Postfix, Direction::Outbound, Action::Expired, source.clone(), n);
+                base.timestamp = t.as_ref().map(rfc3339).unwrap_or_default();
+                base.queue_id = text(qid);
+                base.sender = sender.map(text).or_else(|| entry.sender.clone()).unwrap_or_default();
+                base.message_id = entry.message_id.clone().unwrap_or_default();
+                base.bounce_type = Some(BounceType::Hard);
                 if out.in_window(t.as_ref()) {
                     out.summary.postfix.expired += 1;
                 }
-                out.failure(records, t.as_ref());
+                if entry.inherited && !entry.pending_reset {
+                    // Part of the story may be in earlier chunks: finish it in the merge.
+                    let expiry = Expiry {
+                        before: out.records.len(),
+                        key,
+                        sender_hole: sender.is_none() && entry.sender.is_none(),
+                        message_id_hole: entry.message_id.is_none(),
+                        local: std::mem::take(&mut entry.pending),
+                        finalized: std::mem::take(&mut entry.finalized),
+                        base,
+                        when: t,
+                    };
+                    entry.pending_reset = true;
+                    self.expiries.push(expiry);
+                    return;
+                }
+                let pending = std::mem::take(&mut entry.pending);
+                out.failure(expiry_records(&base, pending), t.as_ref());
             }
             Event::Reject(r) => {
                 let t = when();
                 if r.warning {
-                    return self.count(out, &t, |c| c.reject_warnings += 1);
+                    return count(out, &t, |c| c.reject_warnings += 1);
                 }
                 let answer = reject_answer(&r);
                 let mut rec = Record::new(Format::Postfix, Direction::Inbound, Action::Rejected, source.clone(), n);
@@ -303,33 +367,262 @@ impl PostfixReader {
                 rec.status = answer.status;
                 rec.smtp_command = answer.smtp_command;
                 rec.diagnostic = text(r.text);
-                rec.bounce_type = crate::classify::bounce_type_of_codes(&rec.reply_code, &rec.status);
-                if let Some(qid) = r.qid {
-                    self.set_key(l.host, qid);
-                    if let Some(s) = self.existing() {
-                        rec.message_id = s.message_id.clone().unwrap_or_default();
-                    }
-                }
+                rec.bounce_type = bounce_type_of_codes(&rec.reply_code, &rec.status);
                 if out.in_window(t.as_ref()) {
                     out.summary.postfix.rejected += 1;
                 }
-                out.failure([rec], t.as_ref());
+                let mut hole = (false, false);
+                let mut key: Key = Box::new([]);
+                if let Some(qid) = r.qid {
+                    self.set_key(l.host, qid);
+                    key = self.key.clone().into_boxed_slice();
+                    let entry = self.entry();
+                    rec.message_id = entry.message_id.clone().unwrap_or_default();
+                    hole.1 = entry.inherited && entry.message_id.is_none();
+                }
+                self.emit(out, rec, t.as_ref(), key, hole);
             }
         }
     }
 
-    /// A Grand Totals line: counted when inside the time window.
-    fn count(
-        &self,
+    /// Hand a one-record unit to the collector, remembering its holes when it was kept.
+    fn emit(
+        &mut self,
         out: &mut Collector<'_>,
-        when: &Option<chrono::DateTime<chrono::FixedOffset>>,
-        f: impl FnOnce(&mut crate::report::summary::PostfixTotals),
+        rec: Record,
+        when: Option<&DateTime<FixedOffset>>,
+        key: Key,
+        (sender, message_id): (bool, bool),
     ) {
-        if out.in_window(when.as_ref()) {
-            f(&mut out.summary.postfix);
-            out.not_failure();
-        } else {
-            out.filtered();
+        let index = out.records.len();
+        out.failure([rec], when);
+        if (sender || message_id) && out.records.len() > index {
+            self.holes.push(Hole {
+                record: index,
+                key,
+                sender,
+                message_id,
+            });
         }
+    }
+}
+
+/// A Grand Totals line: counted when inside the time window.
+fn count(out: &mut Collector<'_>, when: &When, f: impl FnOnce(&mut PostfixTotals)) {
+    if out.in_window(when.as_ref()) {
+        f(&mut out.summary.postfix);
+        out.not_failure();
+    } else {
+        out.filtered();
+    }
+}
+
+/// One record per recipient still pending at an expiry (one without recipient when none is
+/// known), each with the answer of its last deferral.
+fn expiry_records(base: &Record, pending: Vec<Pending>) -> Vec<Record> {
+    if pending.is_empty() {
+        return vec![base.clone()];
+    }
+    pending
+        .into_iter()
+        .map(|p| {
+            let mut r = base.clone();
+            r.recipient = p.recipient;
+            r.original_recipient = p.orig_to;
+            r.remote_host = p.remote_host;
+            r.remote_ip = p.remote_ip;
+            r.reply_code = p.reply_code;
+            r.status = p.status;
+            r.smtp_command = p.smtp_command;
+            r.diagnostic = p.diagnostic;
+            r
+        })
+        .collect()
+}
+
+/// The pending list before a chunk, less what the chunk finalized, overlaid with its own.
+fn overlay(before: &[Pending], finalized: &[String], local: &[Pending]) -> Vec<Pending> {
+    let mut v: Vec<Pending> = before.iter().filter(|p| !finalized.contains(&p.recipient)).cloned().collect();
+    for p in local {
+        match v.iter_mut().find(|x| x.recipient == p.recipient) {
+            Some(slot) => *slot = p.clone(),
+            None => v.push(p.clone()),
+        }
+    }
+    v
+}
+
+/// Queue-id state carried from chunk to chunk (and from file to file of a chain).
+#[derive(Debug, Default)]
+struct State {
+    sender: Option<String>,
+    message_id: Option<String>,
+    deferred: bool,
+    pending: Vec<Pending>,
+    generation: u64,
+}
+
+pub struct Carried {
+    map: HashMap<Key, State>,
+    order: VecDeque<(u64, Key)>,
+    generation: u64,
+    cap: usize,
+    /// Lines of the current stream absorbed so far (the base of the next chunk's numbers).
+    pub lines: u64,
+}
+
+impl Carried {
+    pub fn new(cap: usize) -> Carried {
+        Carried {
+            map: HashMap::default(),
+            order: VecDeque::new(),
+            generation: 0,
+            cap: cap.max(1),
+            lines: 0,
+        }
+    }
+
+    /// A new stream of the chain starts: line numbers start again at 1.
+    pub fn new_stream(&mut self) {
+        self.lines = 0;
+    }
+
+    /// Merge the next chunk in order: fill its holes from the carried state, finish its
+    /// expiries, fix its counts, hand its records to `out`, then carry its state on.
+    pub fn absorb(&mut self, mut c: ChunkOut, out: &mut Collector<'_>) {
+        let base = self.lines;
+        for h in &c.holes {
+            let st = self.map.get(&h.key);
+            let r = &mut c.records[h.record];
+            if h.sender {
+                r.sender = st.and_then(|s| s.sender.clone()).unwrap_or_default();
+            }
+            if h.message_id {
+                r.message_id = st.and_then(|s| s.message_id.clone()).unwrap_or_default();
+            }
+        }
+        for k in &c.tentative_deferred {
+            if self.map.get(k).is_some_and(|s| s.deferred) {
+                c.summary.postfix.deferred -= 1;
+            }
+        }
+        // Records in line order, the merged expiries in their places.
+        let mut expiries = std::mem::take(&mut c.expiries).into_iter().peekable();
+        let records = std::mem::take(&mut c.records);
+        out.summary.merge(&c.summary);
+        for (i, mut r) in records.into_iter().enumerate() {
+            while expiries.peek().is_some_and(|e| e.before <= i) {
+                let e = expiries.next().expect("peeked");
+                self.finish_expiry(e, base, out);
+            }
+            r.line += base;
+            out.push_counted(r);
+        }
+        for e in expiries {
+            self.finish_expiry(e, base, out);
+        }
+        for mut u in c.unparsed {
+            u.line += base;
+            out.keep_unparsed(u);
+        }
+        for (key, e) in c.entries {
+            self.carry(key, e, &mut out.summary.accounting.evicted_queue_ids);
+        }
+        self.lines += c.lines;
+    }
+
+    fn finish_expiry(&self, e: Expiry, base: u64, out: &mut Collector<'_>) {
+        let st = self.map.get(&e.key);
+        let mut rec = e.base;
+        rec.line += base;
+        if e.sender_hole {
+            rec.sender = st.and_then(|s| s.sender.clone()).unwrap_or_default();
+        }
+        if e.message_id_hole {
+            rec.message_id = st.and_then(|s| s.message_id.clone()).unwrap_or_default();
+        }
+        let before = st.map(|s| s.pending.as_slice()).unwrap_or(&[]);
+        let pending = overlay(before, &e.finalized, &e.local);
+        out.failure(expiry_records(&rec, pending), e.when.as_ref());
+    }
+
+    fn carry(&mut self, key: Key, e: Entry, evicted: &mut u64) {
+        if e.removed {
+            self.map.remove(&key);
+            let fresh = e.sender.is_some() || e.message_id.is_some() || e.deferred || !e.pending.is_empty();
+            if fresh {
+                let st = State {
+                    sender: e.sender,
+                    message_id: e.message_id,
+                    deferred: e.deferred,
+                    pending: e.pending,
+                    generation: 0,
+                };
+                self.insert(key, st, evicted);
+            }
+            return;
+        }
+        match self.map.get_mut(&key) {
+            Some(st) => {
+                if e.sender.is_some() {
+                    st.sender = e.sender;
+                }
+                if e.message_id.is_some() {
+                    st.message_id = e.message_id;
+                }
+                st.deferred |= e.deferred;
+                st.pending = if e.pending_reset {
+                    e.pending
+                } else {
+                    overlay(&st.pending, &e.finalized, &e.pending)
+                };
+            }
+            None => {
+                let st = State {
+                    sender: e.sender,
+                    message_id: e.message_id,
+                    deferred: e.deferred,
+                    pending: e.pending,
+                    generation: 0,
+                };
+                self.insert(key, st, evicted);
+            }
+        }
+    }
+
+    fn insert(&mut self, key: Key, mut st: State, evicted: &mut u64) {
+        self.generation += 1;
+        st.generation = self.generation;
+        self.order.push_back((self.generation, key.clone()));
+        self.map.insert(key, st);
+        while self.map.len() > self.cap {
+            let Some((g, k)) = self.order.pop_front() else { break };
+            if self.map.get(&k).is_some_and(|s| s.generation == g) {
+                self.map.remove(&k);
+                *evicted += 1;
+            }
+        }
+        if self.order.len() > 2 * self.map.len() + 1024 {
+            let map = &self.map;
+            self.order.retain(|(g, k)| map.get(k).is_some_and(|s| s.generation == *g));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlay_matches_a_serial_pass() {
+        let p = |r: &str, code: &str| Pending {
+            recipient: r.into(),
+            reply_code: code.into(),
+            ..Pending::default()
+        };
+        // before: a, b pending; the chunk delivers b, defers a again and c.
+        let before = vec![p("a", "450"), p("b", "451")];
+        let got = overlay(&before, &["b".into()], &[p("c", "452"), p("a", "421")]);
+        assert_eq!(got, vec![p("a", "421"), p("c", "452")]);
     }
 }
