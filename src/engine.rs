@@ -90,7 +90,8 @@ fn read_source(src: &Source, opts: &Options, carried: &mut Carried, out: &mut Co
 }
 
 /// Read a log stream in chunks: one thread reads (and decompresses) and cuts, the rayon pool
-/// parses a few chunks at a time, and the chunks are merged back in order.
+/// parses each chunk as soon as it is cut, and this thread merges the results back in order.
+/// At most a few chunks per worker are in flight, and their buffers are reused.
 fn read_log(
     reader: Box<dyn std::io::BufRead + Send>,
     name: &Arc<str>,
@@ -99,64 +100,82 @@ fn read_log(
     carried: &mut Carried,
     out: &mut Collector<'_>,
 ) -> std::io::Result<()> {
+    use std::sync::mpsc::{channel, sync_channel, TryRecvError};
     let settings = &opts.settings;
-    let wave = (rayon::current_num_threads() * 2).max(2);
+    let limit = (rayon::current_num_threads() * 2).max(2);
     let keep = out.keep || out.sink.is_some();
     carried.new_stream();
+    let (chunk_tx, chunk_rx) = sync_channel::<std::io::Result<Chunk>>(2);
+    let (spare_tx, spare_rx) = channel::<Vec<u8>>();
     std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<Chunk>>(wave);
-        let chunk_bytes = settings.chunk_bytes;
-        let max_line = settings.max_line_bytes;
+        let (chunk_bytes, max_line) = (settings.chunk_bytes, settings.max_line_bytes);
         scope.spawn(move || {
             let mut chunks = ChunkReader::new(reader, chunk_bytes, max_line);
             loop {
-                match chunks.next_chunk() {
-                    Ok(Some(c)) => {
-                        if tx.send(Ok(c)).is_err() {
-                            return;
-                        }
-                    }
+                if let Ok(buf) = spare_rx.try_recv() {
+                    chunks.recycle(buf);
+                }
+                let item = match chunks.next_chunk() {
+                    Ok(Some(c)) => Ok(c),
                     Ok(None) => return,
-                    Err(e) => {
-                        let _ = tx.send(Err(e));
-                        return;
-                    }
+                    Err(e) => Err(e),
+                };
+                let stop = item.is_err();
+                if chunk_tx.send(item).is_err() || stop {
+                    return;
                 }
             }
         });
+        let (done_tx, done_rx) = channel::<(usize, Chunk, crate::parse::postfix::queue::ChunkOut)>();
+        let mut waiting = std::collections::BTreeMap::new();
+        let (mut next, mut in_flight, mut cut_lines) = (0usize, 0usize, 0u64);
         let mut failure = None;
-        let mut cut_lines = 0u64;
-        loop {
-            // At least one chunk (waiting for it), then whatever else is ready, up to a wave.
-            let mut batch = Vec::with_capacity(wave);
-            match rx.recv() {
-                Ok(Ok(c)) => batch.push(c),
-                Ok(Err(e)) => failure = Some(e),
-                Err(_) => {}
-            }
-            while failure.is_none() && batch.len() < wave {
-                match rx.try_recv() {
-                    Ok(Ok(c)) => batch.push(c),
-                    Ok(Err(e)) => failure = Some(e),
-                    Err(_) => break,
+        let mut reading = true;
+        rayon::in_place_scope(|pool| {
+            loop {
+                // Hand out chunks while there is room; wait for one only when nothing runs.
+                while reading && in_flight < limit && failure.is_none() {
+                    let got = if in_flight == 0 {
+                        chunk_rx.recv().map_err(|_| TryRecvError::Disconnected)
+                    } else {
+                        chunk_rx.try_recv()
+                    };
+                    match got {
+                        Ok(Ok(c)) => {
+                            in_flight += 1;
+                            let done = done_tx.clone();
+                            let filter = &opts.filter;
+                            let classifier = &opts.classifier;
+                            pool.spawn(move |_| {
+                                let o = parse_chunk(&c.data, name, rule, settings, filter, classifier, keep);
+                                let _ = done.send((c.index, c, o));
+                            });
+                        }
+                        Ok(Err(e)) => failure = Some(e),
+                        Err(TryRecvError::Empty) => break,
+                        Err(TryRecvError::Disconnected) => reading = false,
+                    }
+                }
+                if in_flight == 0 {
+                    break;
+                }
+                let Ok((index, chunk, o)) = done_rx.recv() else { break };
+                in_flight -= 1;
+                waiting.insert(index, (chunk, o));
+                while let Some((chunk, o)) = waiting.remove(&next) {
+                    next += 1;
+                    cut_lines += chunk.cut_lines + o.cut_lines;
+                    if !out.stopped() {
+                        carried.absorb(o, out);
+                    }
+                    let _ = spare_tx.send(chunk.data);
+                }
+                if out.stopped() {
+                    reading = false;
                 }
             }
-            if batch.is_empty() {
-                break;
-            }
-            let outs: Vec<_> = batch
-                .par_iter()
-                .map(|c| parse_chunk(&c.data, name, rule, settings, &opts.filter, &opts.classifier, keep))
-                .collect();
-            for (c, o) in batch.iter().zip(outs) {
-                cut_lines += c.cut_lines + o.cut_lines;
-                carried.absorb(o, out);
-            }
-            if failure.is_some() || out.stopped() {
-                break;
-            }
-        }
-        drop(rx);
+        });
+        drop(chunk_rx);
         if cut_lines > 0 {
             out.warning(format!(
                 "{name}: {cut_lines} line(s) longer than {} bytes were cut (--max-line-bytes)",

@@ -208,13 +208,16 @@ impl ChunkParser {
         };
         let event = parse(svc, l.message);
         let when = || resolve(&l.stamp, rule);
+        // Counters need the time only to test the window.
+        let windowed = out.filter.since.is_some() || out.filter.until.is_some();
+        let when_if_windowed = || if windowed { resolve(&l.stamp, rule) } else { None };
         match event {
             Event::Other => out.not_failure(),
             Event::Unparsed(why) => out.unparsed(source, n, why, bytes),
-            Event::Received { .. } => count(out, &when(), |t| t.received += 1),
-            Event::HeaderWarning => count(out, &when(), |t| t.reject_warnings += 1),
-            Event::Hold { .. } => count(out, &when(), |t| t.held += 1),
-            Event::Discard { .. } => count(out, &when(), |t| t.discarded += 1),
+            Event::Received { .. } => count(out, &when_if_windowed(), |t| t.received += 1),
+            Event::HeaderWarning => count(out, &when_if_windowed(), |t| t.reject_warnings += 1),
+            Event::Hold { .. } => count(out, &when_if_windowed(), |t| t.held += 1),
+            Event::Discard { .. } => count(out, &when_if_windowed(), |t| t.discarded += 1),
             Event::MessageId { qid, id } => {
                 self.set_key(l.host, qid);
                 self.entry().message_id = Some(text(id));
@@ -239,12 +242,12 @@ impl ChunkParser {
             }
             Event::Delivery(d) => {
                 self.set_key(l.host, d.qid);
-                let t = when();
                 let action = match d.status {
                     b"bounced" => Action::Failed,
                     b"deferred" => Action::Delayed,
                     b"expired" | b"force-expired" => Action::Expired,
                     b"sent" => {
+                        let t = when_if_windowed();
                         let forwarded = find(d.text, b"forwarded as ").is_some();
                         let recipient = d.to.map(text).unwrap_or_default();
                         self.entry().finalize(&recipient);
@@ -255,6 +258,7 @@ impl ChunkParser {
                         return;
                     }
                 };
+                let t = when();
                 let answer = delivery_answer(&d);
                 let mut rec = Record::new(Format::Postfix, Direction::Outbound, action, source.clone(), n);
                 rec.timestamp = t.as_ref().map(rfc3339).unwrap_or_default();
@@ -351,10 +355,10 @@ impl ChunkParser {
                 out.failure(expiry_records(&base, pending), t.as_ref());
             }
             Event::Reject(r) => {
-                let t = when();
                 if r.warning {
-                    return count(out, &t, |c| c.reject_warnings += 1);
+                    return count(out, &when_if_windowed(), |c| c.reject_warnings += 1);
                 }
+                let t = when();
                 let answer = reject_answer(&r);
                 let mut rec = Record::new(Format::Postfix, Direction::Inbound, Action::Rejected, source.clone(), n);
                 rec.timestamp = t.as_ref().map(rfc3339).unwrap_or_default();
