@@ -63,7 +63,7 @@ if os.path.exists(rss):
 pft = os.path.join(w, "pflogsumm.txt")
 bj = os.path.join(w, "bouncer.json")
 if os.path.exists(pft) and os.path.exists(bj):
-    text = open(pft).read()
+    text = open(pft, encoding="utf-8", errors="replace").read()
     grand = text.split("Grand Totals", 1)[-1].split("Per-Day", 1)[0]
 
     def num(label):

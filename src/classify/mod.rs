@@ -12,6 +12,10 @@ use std::path::Path;
 /// The rules shipped with bouncer.
 pub const BUILTIN_RULES: &str = include_str!("rules.txt");
 
+/// Only the first KiB of a diagnostic is matched: the reason is said early, and a server's
+/// endless multi-line reply (10 KB and more) would otherwise grow the lazy DFA without bound.
+pub const CLASSIFY_BYTES: usize = 1024;
+
 /// Reasons whose address is dead: a hard failure with one of these means "stop mailing it".
 const DEAD_ADDRESS: [&str; 4] = ["userunknown", "hostunknown", "hasmoved", "notaccept"];
 
@@ -138,7 +142,8 @@ impl Classifier {
 
     /// The reason for a text alone (first matching text rule), with the rule's origin.
     pub fn match_text(&self, text: &str) -> Option<(&str, &str)> {
-        let first = self.set.matches(text.as_bytes()).into_iter().next()?;
+        let b = text.as_bytes();
+        let first = self.set.matches(&b[..b.len().min(CLASSIFY_BYTES)]).into_iter().next()?;
         Some((&self.reasons[first], &self.origins[first]))
     }
 
