@@ -1,15 +1,312 @@
 //! Bounce emails: RFC 3464 delivery status notifications and the non-standard bounces MTAs send,
 //! in single files, mbox files and maildirs.
+//!
+//! The shape: `read_stream` cuts the stream into messages (mbox `From ` lines, any line end),
+//! [`mail::Mail`] parses one message with `mail-parser` into the parts a reader needs, then
+//! [`rfc3464`] reads the machine-readable report when there is one and [`text`] (a table of MTA
+//! signatures over one shared reader) reads the human-readable text otherwise. [`diag`] pulls
+//! codes, host and command out of a diagnostic text for both.
+
+pub mod diag;
+pub mod mail;
+pub mod rfc3464;
+pub mod text;
 
 use super::Settings;
 use crate::collect::Collector;
+use crate::record::{Action, BounceType, Direction, Format, Record};
+use chrono::{DateTime, FixedOffset};
 use std::io::{self, BufRead};
 use std::sync::Arc;
 
+/// What a reader found for one recipient.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Found {
+    pub recipient: String,
+    pub original_recipient: String,
+    /// `failed`, `delayed`, `expired` (anything else is not a failure).
+    pub action: Option<Action>,
+    pub reply_code: String,
+    pub status: String,
+    pub smtp_command: String,
+    pub remote_host: String,
+    pub remote_ip: String,
+    pub reporting_mta: String,
+    pub diagnostic: String,
+    pub when: Option<DateTime<FixedOffset>>,
+}
+
 /// Read one stream holding one email or an mbox of several; every message is one unit.
 pub fn read_stream(reader: &mut dyn BufRead, source: &Arc<str>, settings: &Settings, out: &mut Collector<'_>) -> io::Result<()> {
-    let _ = (reader, settings);
-    out.summary.inputs.skipped += 1;
-    out.warning(format!("{source}: skipped: bounce emails are not read yet"));
+    let mut lines = Lines::new(reader);
+    let mut line = Vec::new();
+    let mut msg: Vec<u8> = Vec::new();
+    let mut msg_line: u64 = 1;
+    let mut cut = false;
+    // A `From ` line is an mbox separator only when a header field follows it.
+    let mut held: Option<(Vec<u8>, u64)> = None;
+    let cap = settings.max_message_bytes.max(1024);
+    while lines.next(&mut line, cap)? {
+        let n = lines.number;
+        if let Some((from, at)) = held.take() {
+            if is_header_field(&line) {
+                finish(&msg, msg_line, cut, source, settings, out);
+                if out.stopped() {
+                    return Ok(());
+                }
+                msg.clear();
+                cut = false;
+                msg_line = at;
+            } else {
+                push_line(&mut msg, &from, cap, &mut cut);
+            }
+        }
+        if is_from_line(&line) {
+            held = Some((std::mem::take(&mut line), n));
+            continue;
+        }
+        push_line(&mut msg, &line, cap, &mut cut);
+    }
+    if let Some((from, _)) = held.take() {
+        push_line(&mut msg, &from, cap, &mut cut);
+    }
+    finish(&msg, msg_line, cut, source, settings, out);
     Ok(())
+}
+
+fn push_line(msg: &mut Vec<u8>, line: &[u8], cap: usize, cut: &mut bool) {
+    if msg.len() + line.len() + 1 > cap {
+        *cut = true;
+        return;
+    }
+    msg.extend_from_slice(line);
+    msg.push(b'\n');
+}
+
+/// `From sender date...`: the mbox envelope line.
+fn is_from_line(line: &[u8]) -> bool {
+    line.starts_with(b"From ") && line.len() > 6 && line[5] != b' ' && line.iter().any(u8::is_ascii_digit)
+}
+
+/// `Name: value` with an RFC 5322 field name.
+fn is_header_field(line: &[u8]) -> bool {
+    let Some(colon) = memchr::memchr(b':', line) else { return false };
+    colon > 0 && line[..colon].iter().all(|&c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+}
+
+/// One message read: count it and hand it to the collector as exactly one unit.
+fn finish(msg: &[u8], line: u64, cut: bool, source: &Arc<str>, settings: &Settings, out: &mut Collector<'_>) {
+    if msg.iter().all(u8::is_ascii_whitespace) {
+        return;
+    }
+    out.summary.inputs.messages += 1;
+    if cut {
+        out.warning(format!(
+            "{source}:{line}: message larger than {} bytes: read only up to there",
+            settings.max_message_bytes
+        ));
+    }
+    match read_message(msg, settings) {
+        Outcome::Failure(found, extra) => {
+            let when = found.iter().find_map(|f| f.when);
+            let records: Vec<Record> = found.into_iter().map(|f| to_record(f, &extra, source, line)).collect();
+            out.failure(records, when.as_ref());
+        }
+        Outcome::NotBounce(Some(nb)) if settings.all => {
+            let (reason, found, extra) = *nb;
+            let when = found.when;
+            let mut rec = to_record(found, &extra, source, line);
+            rec.reason = reason.to_string();
+            rec.bounce_type = None;
+            out.failure([rec], when.as_ref());
+        }
+        Outcome::NotBounce(_) => out.not_failure(),
+        Outcome::Unparsed(why) => out.unparsed(source, line, why, msg),
+    }
+}
+
+/// Fields of the message around the recipients.
+#[derive(Clone, Debug, Default)]
+pub struct Extra {
+    pub message_id: String,
+    pub sender: String,
+}
+
+/// What a message turned out to be.
+pub enum Outcome {
+    Failure(Vec<Found>, Extra),
+    /// Not a bounce; for auto-replies and abuse reports the reason and one record.
+    NotBounce(Option<Box<(&'static str, Found, Extra)>>),
+    Unparsed(&'static str),
+}
+
+fn to_record(f: Found, extra: &Extra, source: &Arc<str>, line: u64) -> Record {
+    let action = f.action.unwrap_or(Action::Failed);
+    let mut r = Record::new(Format::Dsn, Direction::Outbound, action, source.clone(), line);
+    r.timestamp = f.when.map(|t| t.to_rfc3339()).unwrap_or_default();
+    r.message_id = extra.message_id.clone();
+    r.sender = extra.sender.clone();
+    r.recipient = f.recipient;
+    r.original_recipient = f.original_recipient;
+    r.reply_code = f.reply_code;
+    r.status = f.status;
+    r.smtp_command = f.smtp_command;
+    r.remote_host = f.remote_host;
+    r.remote_ip = f.remote_ip;
+    r.reporting_mta = f.reporting_mta;
+    r.diagnostic = f.diagnostic;
+    r.bounce_type = Some(match action {
+        Action::Delayed => BounceType::Soft,
+        _ => BounceType::Hard,
+    });
+    r
+}
+
+/// Read one message (LF line ends).
+pub fn read_message(raw: &[u8], settings: &Settings) -> Outcome {
+    let _ = settings;
+    let Some(m) = mail::Mail::parse(raw) else {
+        return Outcome::NotBounce(None);
+    };
+    let extra = m.extra();
+    if let Some(kind) = m.not_bounce_kind() {
+        let mut f = Found {
+            recipient: m.not_bounce_recipient(),
+            when: m.date,
+            ..Found::default()
+        };
+        f.diagnostic = m.subject.clone();
+        return Outcome::NotBounce(Some(Box::new((kind, f, extra))));
+    }
+    let mut found = Vec::new();
+    if !m.status_parts.is_empty() {
+        for part in &m.status_parts {
+            found.extend(rfc3464::read(part, &m));
+        }
+    } else if let Some(at) = rfc3464::embedded_start(&m.text) {
+        found = rfc3464::read(&m.text[at..], &m);
+    }
+    let mut is_report = !found.is_empty() || !m.status_parts.is_empty();
+    if found.iter().all(|f| f.action.is_none()) {
+        // Only delivered/relayed reports (or none): the text may still say more.
+        let skipped = !found.is_empty();
+        found.clear();
+        if !skipped {
+            if let Some(t) = text::read(&m) {
+                found = t;
+                is_report = true;
+            }
+        }
+    } else {
+        found.retain(|f| f.action.is_some());
+        text::complete(&mut found, &m);
+    }
+    if found.is_empty() {
+        if is_report && m.status_parts.iter().all(|p| !rfc3464::only_delivered(p)) && m.looks_like_bounce() {
+            return Outcome::Unparsed("bounce message without a recipient");
+        }
+        if !is_report && m.looks_like_bounce() {
+            return Outcome::Unparsed("bounce message without a recipient");
+        }
+        return Outcome::NotBounce(None);
+    }
+    for f in &mut found {
+        if f.when.is_none() {
+            f.when = m.date;
+        }
+    }
+    Outcome::Failure(found, extra)
+}
+
+/// Lines of a stream, ended by LF, CRLF or a lone CR; long lines are cut at a cap.
+struct Lines<'r> {
+    r: &'r mut dyn BufRead,
+    /// The number of the line last read (1-based).
+    number: u64,
+    /// The last line ended with CR: a LF right after it belongs to it.
+    skip_lf: bool,
+}
+
+impl<'r> Lines<'r> {
+    fn new(r: &'r mut dyn BufRead) -> Self {
+        Lines {
+            r,
+            number: 0,
+            skip_lf: false,
+        }
+    }
+
+    /// The next line into `buf` (without its end); false at the end of the stream.
+    fn next(&mut self, buf: &mut Vec<u8>, cap: usize) -> io::Result<bool> {
+        buf.clear();
+        let mut any = false;
+        loop {
+            let avail = match self.r.fill_buf() {
+                Ok(a) => a,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if avail.is_empty() {
+                if any {
+                    self.number += 1;
+                }
+                return Ok(any);
+            }
+            if self.skip_lf {
+                self.skip_lf = false;
+                if avail[0] == b'\n' {
+                    self.r.consume(1);
+                    continue;
+                }
+            }
+            any = true;
+            match memchr::memchr2(b'\n', b'\r', avail) {
+                Some(i) => {
+                    let room = cap.saturating_sub(buf.len());
+                    buf.extend_from_slice(&avail[..i.min(room)]);
+                    self.skip_lf = avail[i] == b'\r';
+                    self.r.consume(i + 1);
+                    self.number += 1;
+                    return Ok(true);
+                }
+                None => {
+                    let len = avail.len();
+                    let room = cap.saturating_sub(buf.len());
+                    buf.extend_from_slice(&avail[..len.min(room)]);
+                    self.r.consume(len);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all_lines(input: &[u8]) -> Vec<String> {
+        let mut r: &[u8] = input;
+        let mut l = Lines::new(&mut r);
+        let mut buf = Vec::new();
+        let mut v = Vec::new();
+        while l.next(&mut buf, 1 << 20).unwrap() {
+            v.push(String::from_utf8_lossy(&buf).into_owned());
+        }
+        v
+    }
+
+    #[test]
+    fn line_ends() {
+        assert_eq!(all_lines(b"a\nb\r\nc\rd"), ["a", "b", "c", "d"]);
+        assert_eq!(all_lines(b"a\r\r\nb\n\n"), ["a", "", "b", ""]);
+        assert!(all_lines(b"").is_empty());
+    }
+
+    #[test]
+    fn from_lines() {
+        assert!(is_from_line(b"From MAILER-DAEMON  Thu Apr 29 23:34:45 2015"));
+        assert!(!is_from_line(b"From: someone"));
+        assert!(is_header_field(b"Return-Path: <>"));
+        assert!(!is_header_field(b"hello there: you"));
+    }
 }

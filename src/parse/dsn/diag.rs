@@ -1,0 +1,242 @@
+//! Pieces of a diagnostic text shared by both bounce readers: addresses, the SMTP reply code,
+//! the enhanced status code, the host that answered and the SMTP command it answered.
+
+use crate::parse::bytes::{is_ip, status_at};
+use crate::parse::smtp;
+use regex::Regex;
+use std::sync::LazyLock;
+
+fn is_local_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b".!#$%&'*+/=?^_`{|}~-".contains(&c)
+}
+
+fn is_domain_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'.' || c == b'-'
+}
+
+/// Every `local@domain.tld` in a text: (byte offset, address lower-cased).
+pub fn addresses(text: &str) -> impl Iterator<Item = (usize, String)> + '_ {
+    let b = text.as_bytes();
+    memchr::memchr_iter(b'@', b).filter_map(move |at| {
+        let mut s = at;
+        while s > 0 && is_local_char(b[s - 1]) {
+            s -= 1;
+        }
+        // A local part does not start or end with a dot.
+        while s < at && matches!(b[s], b'.' | b'\'' | b'=' | b'/') {
+            s += 1;
+        }
+        let mut e = at + 1;
+        while e < b.len() && is_domain_char(b[e]) {
+            e += 1;
+        }
+        while e > at + 1 && matches!(b[e - 1], b'.' | b'-') {
+            e -= 1;
+        }
+        let domain = &b[at + 1..e];
+        if s == at || domain.len() < 3 || !domain.contains(&b'.') || domain.starts_with(b".") {
+            return None;
+        }
+        let tld = domain.rsplit(|&c| c == b'.').next().unwrap_or(b"");
+        if tld.is_empty() || !tld.iter().all(u8::is_ascii_alphabetic) {
+            return None;
+        }
+        Some((s, text[s..e].to_ascii_lowercase()))
+    })
+}
+
+/// The first enhanced status code `x.y.z` in a text that is not part of an IP address or a
+/// version number, with its offset.
+pub fn status(text: &str) -> Option<(usize, String)> {
+    let b = text.as_bytes();
+    for (i, &c) in b.iter().enumerate() {
+        if !matches!(c, b'2' | b'4' | b'5') {
+            continue;
+        }
+        if i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'.' || b[i - 1] == b'-' || b[i - 1] == b'_') {
+            continue;
+        }
+        if let Some(s) = status_at(&b[i..]) {
+            let end = i + s.len();
+            // `5.1.1.2` or `2.0.0.1` are versions or addresses.
+            if b.get(end) == Some(&b'.') && b.get(end + 1).is_some_and(u8::is_ascii_digit) {
+                continue;
+            }
+            return Some((i, String::from_utf8_lossy(s).into_owned()));
+        }
+    }
+    None
+}
+
+static CODE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?m)(?:^|[\s:;(\[<>=#])([245][0-9][0-9])(?:[ \-:\]]|$)").expect("code regex"));
+
+/// The SMTP reply code of a text: the first one followed by a status code, else the first one.
+pub fn reply_code(text: &str) -> Option<(usize, String)> {
+    let mut first: Option<(usize, String)> = None;
+    for c in CODE.captures_iter(text) {
+        let Some(m) = c.get(1) else { continue };
+        let after = &text[m.end()..];
+        let after = after.trim_start_matches([' ', '-', '#', ':']);
+        if status_at(after.as_bytes()).is_some() {
+            return Some((m.start(), m.as_str().to_string()));
+        }
+        if first.is_none() {
+            first = Some((m.start(), m.as_str().to_string()));
+        }
+    }
+    first
+}
+
+/// Patterns that name the host that answered. Group 1 is the name (or address); group 2, when
+/// present, the address in brackets. First pattern that matches wins.
+static HOSTS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
+    [
+        r"(?i)\bremote[- ]mta:\s*(?:dns;\s*)?<?\[?([a-z0-9][a-z0-9.:-]*[a-z0-9])\]?>?",
+        r"(?i)\bremote system:\s*dns;\s*([a-z0-9][a-z0-9.-]*[a-z0-9])(?:\s*\(TCP\|[0-9.]+\|[0-9]+\|([0-9.]+))?",
+        r"(?i)\bhost\s+([a-z0-9][a-z0-9.-]*[a-z0-9])\s*\[([0-9a-f.:]+|ipv6:[0-9a-f:]+)\]",
+        r"(?i)remote server at\s+([a-z0-9][a-z0-9.-]*[a-z0-9])\s*\(([0-9a-f.:]+)\)",
+        r"(?i)generating server:\s*([a-z0-9][a-z0-9.-]*[a-z0-9])",
+        r"(?i)rejected by the server for the recipient domain \S+ by ([a-z0-9][a-z0-9.-]*[a-z0-9])\.?\s*\[([0-9a-f.:]+)\]",
+        r"(?i)\b([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)\s*\[([0-9a-f.:]+)\]:?\s+(?:did not like|said|refused|rejected|replied|responded)",
+        r"(?im)^\s*([a-z0-9][a-z0-9.-]*[a-z0-9]) does not like recipient",
+        r"(?i)\bhost:\s*([a-z0-9][a-z0-9.-]*\.[a-z]{2,})\b",
+        r"(?i)\b(?:connect to|connection to|lost connection with|conversation with)\s+([a-z0-9][a-z0-9.-]*[a-z0-9])\s*\[([0-9a-f.:]+)\]",
+        r"(?i)\bsmtp server <([a-z0-9][a-z0-9.:-]*)>",
+        r"(?i)\b(?:host|server|mx)\s+([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)\s+(?:said|says|replied|responded|returned)",
+    ]
+    .iter()
+    .map(|p| Regex::new(p).expect("host regex"))
+    .collect()
+});
+
+/// The host a text names as the one that answered: (name, address). A name that is an IP
+/// address goes to the address.
+pub fn remote_host(text: &str) -> (String, String) {
+    for re in HOSTS.iter() {
+        if let Some(c) = re.captures(text) {
+            let name = c.get(1).map(|m| m.as_str()).unwrap_or("").trim_end_matches('.');
+            let ip = c.get(2).map(|m| m.as_str()).unwrap_or("");
+            let ip = ip.strip_prefix("IPv6:").or_else(|| ip.strip_prefix("ipv6:")).unwrap_or(ip);
+            let ip = if is_ip(ip.as_bytes()) { ip.to_string() } else { String::new() };
+            if is_ip(name.as_bytes()) {
+                return (String::new(), if ip.is_empty() { name.to_string() } else { ip });
+            }
+            if name.eq_ignore_ascii_case("localhost") || !name.contains('.') {
+                continue;
+            }
+            return (name.to_ascii_lowercase(), ip);
+        }
+    }
+    (String::new(), String::new())
+}
+
+static COMMANDS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
+    [
+        (
+            r"(?i)in reply to (rcpt to|mail from|end of data|data|ehlo|helo|starttls|auth|quit)\b",
+            "",
+        ),
+        (
+            r"(?i)\bafter (rcpt to|mail from|end of data|data|ehlo|helo|starttls|auth|quit|initial connection)\b",
+            "",
+        ),
+        (r"(?i)\b(rcpt|mail|data|ehlo|helo) command\b", ""),
+        (r"(?i)did not like our (rcpt to|mail from|final data|data|ehlo|helo)", ""),
+        (r"(?i)\[(rcpt_to|mail_from|data)\]", ""),
+        (r"(?i)\bsmtp:(rcpt|mail|data|ehlo|helo)\b", ""),
+        (r"(?i)(?:sent|>>>|<<<)\s*(rcpt to|mail from|data|ehlo|helo)\b", ""),
+        (
+            r"(?i)\b(?:while|during) (?:sending|performing) (?:the )?(rcpt to|mail from|data|ehlo|helo|message body)\b",
+            "",
+        ),
+        (r"(?i)\((data|rcpt|mail)\)", ""),
+        (r"(?i)initial server greeting|upon connection|on connect", "CONN"),
+    ]
+    .iter()
+    .map(|(p, c)| (Regex::new(p).expect("command regex"), *c))
+    .collect()
+});
+
+/// The SMTP command a text says the error answered (CONN, HELO, EHLO, MAIL, RCPT, DATA, ...).
+pub fn command(text: &str) -> String {
+    for (re, fixed) in COMMANDS.iter() {
+        if let Some(c) = re.captures(text) {
+            if !fixed.is_empty() {
+                return fixed.to_string();
+            }
+            let phrase = c.get(1).map(|m| m.as_str()).unwrap_or("").replace('_', " ");
+            let lower = phrase.to_ascii_lowercase();
+            if lower == "initial connection" {
+                return "CONN".into();
+            }
+            return smtp::command(&phrase);
+        }
+    }
+    String::new()
+}
+
+/// Collapse white space (line breaks included) to single spaces, and cut long texts.
+pub fn squeeze(text: &str, max: usize) -> String {
+    let mut s = String::with_capacity(text.len().min(max + 4));
+    for w in text.split_whitespace() {
+        if !s.is_empty() {
+            s.push(' ');
+        }
+        s.push_str(w);
+        if s.len() >= max {
+            let mut cut = max;
+            while !s.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            s.truncate(cut);
+            break;
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_addresses() {
+        let v: Vec<_> = addresses("to <a.b@example.com>, c@x.example.net. and 1.2@3.4")
+            .map(|(_, a)| a)
+            .collect();
+        assert_eq!(v, ["a.b@example.com", "c@x.example.net"]);
+    }
+
+    #[test]
+    fn codes() {
+        assert_eq!(reply_code("said: 550 5.1.1 <a@b.example>").map(|c| c.1), Some("550".into()));
+        assert_eq!(reply_code("Size: 222 and 421 4.4.2 x").map(|c| c.1), Some("421".into()));
+        assert_eq!(status("host 192.0.2.153 said 5.2.2 full").map(|c| c.1), Some("5.2.2".into()));
+        assert_eq!(status("(#5.1.1 - chkusr)").map(|c| c.1), Some("5.1.1".into()));
+        assert_eq!(status("version 2.0.0.1"), None);
+    }
+
+    #[test]
+    fn hosts() {
+        assert_eq!(
+            remote_host("host mx.example.net [192.0.2.1]: 550 no"),
+            ("mx.example.net".into(), "192.0.2.1".into())
+        );
+        assert_eq!(
+            remote_host("192.0.2.153 does not like recipient."),
+            (String::new(), "192.0.2.153".into())
+        );
+        assert_eq!(
+            remote_host("Remote-MTA: dns; mx.example.com"),
+            ("mx.example.com".into(), String::new())
+        );
+    }
+
+    #[test]
+    fn commands() {
+        assert_eq!(command("SMTP error from remote mail server after RCPT TO:<a@b>"), "RCPT");
+        assert_eq!(command("(in reply to end of DATA command)"), "DATA");
+        assert_eq!(command("User Unknown [RCPT_TO]"), "RCPT");
+        assert_eq!(command("nothing"), "");
+    }
+}

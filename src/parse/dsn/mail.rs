@@ -1,0 +1,363 @@
+//! One message parsed with `mail-parser` into what the bounce readers need: the decoded text
+//! of the notice, the delivery-status parts, and the returned original's identity.
+
+use chrono::{DateTime, FixedOffset};
+use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
+
+/// The returned original message (or its headers).
+#[derive(Clone, Debug, Default)]
+pub struct Original {
+    pub message_id: String,
+    pub from: String,
+    pub to: Vec<String>,
+}
+
+/// A message, read for bounce fields.
+#[derive(Debug, Default)]
+pub struct Mail {
+    pub subject: String,
+    /// The bounce's own From address (lower-cased).
+    pub from: String,
+    /// The bounce's own From field as written (name and address).
+    pub from_text: String,
+    /// The bounce's own To address (the original sender).
+    pub to: String,
+    pub date: Option<DateTime<FixedOffset>>,
+    /// Top-level header fields: lower-cased name, raw value (unfolded).
+    pub headers: Vec<(String, String)>,
+    /// The decoded human-readable text of the notice (not of the returned original), LF lines.
+    pub text: String,
+    /// Decoded `message/delivery-status` (and global) parts.
+    pub status_parts: Vec<String>,
+    /// A `message/feedback-report` part was found.
+    pub feedback_part: Option<String>,
+    pub original: Original,
+    /// The Content-Type of the message, lower-cased, e.g. `multipart/report; report-type=...`.
+    pub content_type: String,
+}
+
+/// A mail-parser date as a chrono one.
+pub fn chrono_date(d: &mail_parser::DateTime) -> Option<DateTime<FixedOffset>> {
+    if d.year < 1970 || d.month == 0 || d.day == 0 {
+        return None;
+    }
+    DateTime::parse_from_rfc3339(&d.to_rfc3339()).ok()
+}
+
+/// An RFC 5322 date text (`Thu, 29 Apr 2015 23:34:45 +0900 (JST)`).
+pub fn parse_date(text: &str) -> Option<DateTime<FixedOffset>> {
+    let t = text.trim();
+    if t.is_empty() {
+        return None;
+    }
+    if let Ok(d) = DateTime::parse_from_rfc2822(t) {
+        return Some(d);
+    }
+    mail_parser::DateTime::parse_rfc822(t).as_ref().and_then(chrono_date)
+}
+
+fn lower_addr(a: Option<&mail_parser::Address<'_>>) -> String {
+    a.and_then(|a| a.first())
+        .and_then(|a| a.address())
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+impl Mail {
+    pub fn parse(raw: &[u8]) -> Option<Mail> {
+        let msg = MessageParser::default().parse(raw)?;
+        let mut m = Mail {
+            subject: msg.subject().unwrap_or("").to_string(),
+            from: lower_addr(msg.from()),
+            from_text: msg.header_raw("From").unwrap_or("").trim().to_string(),
+            to: lower_addr(msg.to()),
+            date: msg.date().and_then(chrono_date),
+            ..Mail::default()
+        };
+        m.headers = msg
+            .headers_raw()
+            .map(|(n, v)| (n.to_ascii_lowercase(), v.split_whitespace().collect::<Vec<_>>().join(" ")))
+            .collect();
+        m.content_type = m.header("content-type").to_ascii_lowercase();
+        m.walk(&msg);
+        if m.text.trim().is_empty() {
+            // No readable part: the raw body after the header block.
+            let body = msg.raw_message().get(msg.root_part().offset_body as usize..).unwrap_or(&[]);
+            m.text = String::from_utf8_lossy(body).into_owned();
+        }
+        if m.text.contains('\r') {
+            m.text = m.text.replace("\r\n", "\n").replace('\r', "\n");
+        }
+        if m.original.message_id.is_empty() && m.original.from.is_empty() {
+            m.original = original_from_text(&m.text);
+        }
+        Some(m)
+    }
+
+    /// The raw value of a top-level header field (first one), or "".
+    pub fn header(&self, name: &str) -> &str {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str()).unwrap_or("")
+    }
+
+    fn walk(&mut self, msg: &Message<'_>) {
+        for part in &msg.parts {
+            let (ctype, sub) = part
+                .content_type()
+                .map(|c| (c.ctype().to_ascii_lowercase(), c.subtype().unwrap_or("").to_ascii_lowercase()))
+                .unwrap_or_else(|| ("text".into(), "plain".into()));
+            match &part.body {
+                PartType::Text(t) => {
+                    if ctype == "text" && (sub == "rfc822-headers" || sub == "rfc822-header") {
+                        if self.original.message_id.is_empty() {
+                            self.original = original_from_text(t);
+                        }
+                    } else if ctype == "message" && sub.ends_with("delivery-status") {
+                        self.status_parts.push(t.to_string());
+                    } else if ctype == "message" && sub == "feedback-report" {
+                        self.feedback_part = Some(t.to_string());
+                    } else if ctype == "text" || ctype.is_empty() {
+                        self.push_text(t);
+                    }
+                }
+                PartType::Html(h) => {
+                    if !self.has_plain(msg) {
+                        self.push_text(&strip_html(h));
+                    }
+                }
+                PartType::Binary(b) | PartType::InlineBinary(b) => {
+                    if ctype == "message" && sub.ends_with("delivery-status") {
+                        self.status_parts.push(String::from_utf8_lossy(b).into_owned());
+                    } else if ctype == "message" && sub == "feedback-report" {
+                        self.feedback_part = Some(String::from_utf8_lossy(b).into_owned());
+                    } else if ((ctype == "text" && sub.starts_with("rfc822")) || (ctype == "message" && sub.contains("headers")))
+                        && self.original.message_id.is_empty()
+                    {
+                        self.original = original_from_text(&String::from_utf8_lossy(b));
+                    }
+                }
+                PartType::Message(inner) => {
+                    if self.original.message_id.is_empty() && self.original.from.is_empty() {
+                        self.original = Original {
+                            message_id: inner.message_id().unwrap_or("").to_string(),
+                            from: lower_addr(inner.from()),
+                            to: inner
+                                .to()
+                                .map(|a| a.iter().filter_map(|x| x.address()).map(|s| s.to_ascii_lowercase()).collect())
+                                .unwrap_or_default(),
+                        };
+                    }
+                }
+                PartType::Multipart(_) => {}
+            }
+        }
+    }
+
+    fn has_plain(&self, msg: &Message<'_>) -> bool {
+        msg.parts.iter().any(|p| {
+            matches!(p.body, PartType::Text(_))
+                && p.content_type()
+                    .is_none_or(|c| c.ctype().eq_ignore_ascii_case("text") && c.subtype().is_none_or(|s| s.eq_ignore_ascii_case("plain")))
+        })
+    }
+
+    fn push_text(&mut self, t: &str) {
+        if !self.text.is_empty() {
+            self.text.push('\n');
+        }
+        self.text.push_str(t);
+    }
+
+    /// Message-ID and sender of the original.
+    pub fn extra(&self) -> super::Extra {
+        let sender = if !self.original.from.is_empty() {
+            self.original.from.clone()
+        } else {
+            self.to.clone()
+        };
+        super::Extra {
+            message_id: self
+                .original
+                .message_id
+                .trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_string(),
+            sender,
+        }
+    }
+
+    /// `vacation` for an auto-reply (RFC 3834), `feedback` for an abuse report (RFC 5965).
+    pub fn not_bounce_kind(&self) -> Option<&'static str> {
+        if self.content_type.contains("feedback-report") || self.feedback_part.is_some() {
+            return Some("feedback");
+        }
+        if !self.status_parts.is_empty() {
+            return None;
+        }
+        if line_starts(&self.text, "Feedback-Type:") && (line_starts(&self.text, "User-Agent:") || line_starts(&self.text, "Version:")) {
+            return Some("feedback");
+        }
+        let auto = self.header("auto-submitted").to_ascii_lowercase();
+        let subject = self.subject.to_ascii_lowercase();
+        let replied = auto.starts_with("auto-replied")
+            || !self.header("x-autoreply").is_empty()
+            || !self.header("x-autorespond").is_empty()
+            || self.header("precedence").eq_ignore_ascii_case("auto_reply")
+            || [
+                "auto:",
+                "automatic reply",
+                "auto reply",
+                "autoreply",
+                "auto-reply",
+                "out of office",
+                "out of the office",
+                "vacation",
+                "away from",
+            ]
+            .iter()
+            .any(|p| subject.starts_with(p) || subject.contains(&format!(" {p}")));
+        if replied && !self.looks_like_bounce() {
+            return Some("vacation");
+        }
+        None
+    }
+
+    /// The address an auto-reply or report is about.
+    pub fn not_bounce_recipient(&self) -> String {
+        if let Some(fb) = &self.feedback_part {
+            for key in ["Original-Rcpt-To:", "Removal-Recipient:"] {
+                if let Some(v) = field_value(fb, key) {
+                    return v.trim().trim_matches(|c| c == '<' || c == '>').to_ascii_lowercase();
+                }
+            }
+        }
+        if !self.original.to.is_empty() {
+            return self.original.to[0].clone();
+        }
+        self.from.clone()
+    }
+
+    /// The message says it is a delivery failure (sender, subject or report type).
+    pub fn looks_like_bounce(&self) -> bool {
+        let from = self.from_text.to_ascii_lowercase();
+        let subject = self.subject.to_ascii_lowercase();
+        self.content_type.contains("delivery-status")
+            || [
+                "mailer-daemon",
+                "postmaster",
+                "mail delivery",
+                "mail.delivery",
+                "mailerdaemon",
+                "bounce",
+            ]
+            .iter()
+            .any(|p| from.contains(p))
+            || [
+                "undeliver",
+                "undelivered",
+                "returned mail",
+                "delivery status",
+                "delivery failure",
+                "delivery failed",
+                "failure notice",
+                "could not be delivered",
+                "not delivered",
+                "delivery notification",
+                "mail delivery",
+                "non remis",
+                "rejected",
+                "returned to sender",
+                "nondeliverable",
+                "delivery has failed",
+            ]
+            .iter()
+            .any(|p| subject.contains(p))
+    }
+}
+
+/// Does some line of `text` start with `prefix` (ASCII case-insensitive)?
+pub fn line_starts(text: &str, prefix: &str) -> bool {
+    text.lines()
+        .any(|l| l.len() >= prefix.len() && l.is_char_boundary(prefix.len()) && l[..prefix.len()].eq_ignore_ascii_case(prefix))
+}
+
+/// The value of the first `Name:` line in a text block.
+pub fn field_value<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+    text.lines().find_map(|l| {
+        let l = l.trim_start();
+        (l.len() >= name.len() && l.is_char_boundary(name.len()) && l[..name.len()].eq_ignore_ascii_case(name))
+            .then(|| l[name.len()..].trim())
+    })
+}
+
+/// Message-ID, From and To from a block of header lines (the returned original as text).
+pub fn original_from_text(text: &str) -> Original {
+    let mut o = Original::default();
+    let mut seen_header = false;
+    for l in text.lines() {
+        let lower = l.to_ascii_lowercase();
+        if lower.starts_with("received:")
+            || lower.starts_with("return-path:")
+            || lower.starts_with("message-id:")
+            || lower.starts_with("dkim-signature:")
+        {
+            seen_header = true;
+        }
+        if o.message_id.is_empty() && lower.starts_with("message-id:") {
+            o.message_id = l[11..].trim().to_string();
+        }
+        if seen_header && o.from.is_empty() && lower.starts_with("from:") {
+            o.from = first_address(&l[5..]).unwrap_or_default();
+        }
+        if seen_header && o.to.is_empty() && lower.starts_with("to:") {
+            if let Some(a) = first_address(&l[3..]) {
+                o.to.push(a);
+            }
+        }
+    }
+    o
+}
+
+/// The first `local@domain` in a text, lower-cased.
+pub fn first_address(text: &str) -> Option<String> {
+    super::diag::addresses(text).next().map(|(_, a)| a)
+}
+
+/// Text of an HTML part: tags dropped, `<br>`/`<p>`/`<div>`/`<tr>` as line ends, a few entities.
+pub fn strip_html(h: &str) -> String {
+    let mut out = String::with_capacity(h.len() / 2);
+    let mut rest = h;
+    while let Some(lt) = rest.find('<') {
+        out.push_str(&rest[..lt]);
+        let after = &rest[lt..];
+        let Some(gt) = after.find('>') else {
+            rest = "";
+            break;
+        };
+        let tag = after[1..gt].trim_start_matches('/').to_ascii_lowercase();
+        if ["br", "p", "div", "tr", "li", "h1", "h2", "h3", "table"]
+            .iter()
+            .any(|t| tag == *t || tag.starts_with(&format!("{t} ")))
+        {
+            out.push('\n');
+        }
+        let skip_to = if tag.starts_with("style") || tag.starts_with("script") {
+            after
+                .to_ascii_lowercase()
+                .find(&format!("</{}", &tag[..tag.find(' ').unwrap_or(tag.len())]))
+                .unwrap_or(gt)
+        } else {
+            gt
+        };
+        rest = &after[skip_to.max(gt)..];
+        rest = rest.get(rest.find('>').map(|i| i + 1).unwrap_or(rest.len())..).unwrap_or("");
+    }
+    out.push_str(rest);
+    out.replace("&nbsp;", " ")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}

@@ -1,0 +1,251 @@
+//! RFC 3464 delivery status fields (`message/delivery-status`, `message/global-delivery-status`,
+//! or the same fields pasted into a text part): one [`Found`] per recipient group.
+
+use super::diag;
+use super::mail::{parse_date, Mail};
+use super::Found;
+use crate::record::Action;
+
+/// Unfolded `(name lower-cased, value)` fields, with `None` for a blank line.
+fn fields(text: &str) -> Vec<Option<(String, String)>> {
+    let mut out: Vec<Option<(String, String)>> = Vec::new();
+    for raw in text.lines() {
+        let line = raw.trim_end_matches('\r');
+        if line.trim().is_empty() {
+            out.push(None);
+            continue;
+        }
+        if line.starts_with([' ', '\t']) {
+            if let Some(Some((_, v))) = out.last_mut() {
+                v.push(' ');
+                v.push_str(line.trim());
+            }
+            continue;
+        }
+        match line.split_once(':') {
+            Some((name, value)) if !name.is_empty() && name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_') => {
+                out.push(Some((name.to_ascii_lowercase(), value.trim().to_string())));
+            }
+            _ => {
+                // A stray line: continue the previous value (a broken fold).
+                if let Some(Some((_, v))) = out.last_mut() {
+                    v.push(' ');
+                    v.push_str(line.trim());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `type; value` -> value (`dns; mx.example.com`, `rfc822; a@b`, `smtp; 550 ...`).
+fn typed(v: &str) -> &str {
+    match v.split_once(';') {
+        Some((t, rest)) if !t.contains(' ') && t.len() < 20 => rest.trim(),
+        _ => v.trim(),
+    }
+}
+
+fn address_of(v: &str) -> String {
+    let v = typed(v);
+    match diag::addresses(v).next() {
+        Some((_, a)) => a,
+        None => v
+            .trim_matches(|c: char| c == '<' || c == '>' || c.is_whitespace())
+            .to_ascii_lowercase(),
+    }
+}
+
+/// Where DSN fields start inside a text part, if they do.
+pub fn embedded_start(text: &str) -> Option<usize> {
+    let mut pos = 0;
+    let mut start = None;
+    for line in text.split_inclusive('\n') {
+        let l = line.trim_start().to_ascii_lowercase();
+        if start.is_none() && (l.starts_with("reporting-mta:") || l.starts_with("final-recipient:") || l.starts_with("original-recipient:"))
+        {
+            start = Some(pos);
+        }
+        if start.is_some() && (l.starts_with("action:") || l.starts_with("status:")) {
+            return start;
+        }
+        pos += line.len();
+    }
+    None
+}
+
+/// The report holds recipients, all delivered, relayed or expanded.
+pub fn only_delivered(text: &str) -> bool {
+    let actions: Vec<String> = fields(text)
+        .into_iter()
+        .flatten()
+        .filter(|(n, _)| n == "action")
+        .map(|(_, v)| v.to_ascii_lowercase())
+        .collect();
+    !actions.is_empty()
+        && actions
+            .iter()
+            .all(|a| a.starts_with("deliver") || a.starts_with("relay") || a.starts_with("expand"))
+}
+
+#[derive(Default)]
+struct Group {
+    final_rcpt: String,
+    original: String,
+    action: String,
+    status: String,
+    remote_mta: String,
+    diagnostic: String,
+    last_attempt: String,
+    has_rcpt: bool,
+}
+
+/// The recipients of a delivery status text. Recipients whose action is not a failure
+/// (delivered, relayed, expanded) come back with `action: None`.
+pub fn read(text: &str, mail: &Mail) -> Vec<Found> {
+    let mut reporting = String::new();
+    let mut arrival = String::new();
+    let mut groups: Vec<Group> = Vec::new();
+    let mut cur = Group::default();
+    let close = |cur: &mut Group, groups: &mut Vec<Group>| {
+        if cur.has_rcpt {
+            groups.push(std::mem::take(cur));
+        }
+    };
+    for f in fields(text) {
+        let Some((name, value)) = f else {
+            close(&mut cur, &mut groups);
+            continue;
+        };
+        match name.as_str() {
+            "reporting-mta" => reporting = typed(&value).to_string(),
+            "arrival-date" => arrival = value,
+            "final-recipient" | "x-actual-recipient" if name == "final-recipient" || cur.final_rcpt.is_empty() => {
+                if !cur.final_rcpt.is_empty() {
+                    close(&mut cur, &mut groups);
+                }
+                cur.final_rcpt = address_of(&value);
+                cur.has_rcpt = true;
+            }
+            "original-recipient" => {
+                if !cur.original.is_empty() || (!cur.final_rcpt.is_empty() && !cur.action.is_empty()) {
+                    close(&mut cur, &mut groups);
+                }
+                cur.original = address_of(&value);
+                cur.has_rcpt = true;
+            }
+            "action" => cur.action = value.to_ascii_lowercase(),
+            "status" => cur.status = value,
+            "remote-mta" => cur.remote_mta = typed(&value).to_string(),
+            "diagnostic-code" => cur.diagnostic = typed(&value).to_string(),
+            "last-attempt-date" => cur.last_attempt = value,
+            _ => {}
+        }
+    }
+    close(&mut cur, &mut groups);
+    let arrival = parse_date(&arrival);
+    groups
+        .into_iter()
+        .map(|g| {
+            let mut f = Found {
+                recipient: if g.final_rcpt.is_empty() {
+                    g.original.clone()
+                } else {
+                    g.final_rcpt.clone()
+                },
+                original_recipient: g.original.clone(),
+                reporting_mta: reporting.trim_matches(|c| c == '[' || c == ']').to_string(),
+                diagnostic: diag::squeeze(&g.diagnostic, 1000),
+                ..Found::default()
+            };
+            if f.original_recipient == f.recipient {
+                f.original_recipient.clear();
+            }
+            let st = diag::status(&g.status).map(|s| s.1).unwrap_or_default();
+            let from_diag = diag::status(&g.diagnostic).map(|s| s.1);
+            f.status = match from_diag {
+                Some(d) if st.is_empty() || (st.ends_with(".0.0") && d.as_bytes()[0] == st.as_bytes()[0]) => d,
+                _ => st,
+            };
+            if let Some((_, code)) = diag::reply_code(&g.diagnostic) {
+                f.reply_code = code;
+            }
+            f.action = action_of(&g.action, &f.status, &f.reply_code);
+            let mta = g.remote_mta.trim().trim_matches(|c| c == '[' || c == ']' || c == '<' || c == '>');
+            if crate::parse::bytes::is_ip(mta.as_bytes()) {
+                f.remote_ip = mta.to_string();
+            } else if !mta.is_empty() && mta.contains('.') && !mta.contains(' ') {
+                f.remote_host = mta.trim_end_matches('.').to_ascii_lowercase();
+            }
+            if f.remote_host.is_empty() {
+                let (h, ip) = diag::remote_host(&g.diagnostic);
+                f.remote_host = h;
+                if f.remote_ip.is_empty() {
+                    f.remote_ip = ip;
+                }
+            }
+            f.smtp_command = diag::command(&g.diagnostic);
+            f.when = parse_date(&g.last_attempt).or(arrival).or(mail.date);
+            f
+        })
+        .collect()
+}
+
+/// The record action from the DSN `Action` (codes when it is missing or odd); None when the
+/// recipient did not fail.
+pub fn action_of(action: &str, status: &str, code: &str) -> Option<Action> {
+    let a = action.trim();
+    if a.starts_with("deliver") || a.starts_with("relay") || a.starts_with("expand") {
+        return None;
+    }
+    if a.starts_with("fail") {
+        return Some(Action::Failed);
+    }
+    if a.starts_with("delay") {
+        return Some(Action::Delayed);
+    }
+    if a.starts_with("expire") {
+        return Some(Action::Expired);
+    }
+    let class = status.bytes().next().or_else(|| code.bytes().next());
+    match class {
+        Some(b'2') => None,
+        Some(b'4') => Some(Action::Delayed),
+        _ => Some(Action::Failed),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REPORT: &str = "Reporting-MTA: dns; mta.example.net\nArrival-Date: Mon, 5 Jan 2026 10:00:00 +0000\n\n\
+Final-Recipient: rfc822; nobody@example.com\nAction: failed\nStatus: 5.1.1\nRemote-MTA: dns; mx.example.com\n\
+Diagnostic-Code: smtp; 550 5.1.1 <nobody@example.com>: Recipient address\n rejected: User unknown\n\n\
+Original-Recipient: rfc822; list@example.org\nFinal-Recipient: rfc822; later@example.com\nAction: delayed\nStatus: 4.4.1\n";
+
+    #[test]
+    fn groups() {
+        let m = Mail::default();
+        let v = read(REPORT, &m);
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0].recipient, "nobody@example.com");
+        assert_eq!(v[0].reply_code, "550");
+        assert_eq!(v[0].status, "5.1.1");
+        assert_eq!(v[0].remote_host, "mx.example.com");
+        assert_eq!(v[0].reporting_mta, "mta.example.net");
+        assert!(v[0].diagnostic.ends_with("rejected: User unknown"));
+        assert_eq!(v[1].recipient, "later@example.com");
+        assert_eq!(v[1].original_recipient, "list@example.org");
+        assert_eq!(v[1].action, Some(Action::Delayed));
+        assert_eq!(v[1].when.map(|t| t.to_rfc3339()), Some("2026-01-05T10:00:00+00:00".into()));
+    }
+
+    #[test]
+    fn delivered_is_not_a_failure() {
+        assert!(only_delivered(
+            "Final-Recipient: rfc822; a@example.com\nAction: delivered\nStatus: 2.0.0\n"
+        ));
+        assert_eq!(action_of("", "5.0.0", ""), Some(Action::Failed));
+    }
+}

@@ -1,0 +1,485 @@
+//! Non-standard bounces: one shared reader driven by a table of MTA signatures.
+//!
+//! A bounce text is read in three steps: cut out the error block (after the family's start
+//! marker, up to where the returned message begins), find the failed recipients in it (every
+//! address not known to be the sender, in order), and read each recipient's stretch of text for
+//! codes, host and command ([`super::diag`]). The per-MTA knowledge is only data: [`FAMILIES`].
+
+use super::diag;
+use super::mail::Mail;
+use super::Found;
+use crate::record::Action;
+
+/// An MTA family: how to recognise its bounces and where their error block lies.
+pub struct Family {
+    pub name: &'static str,
+    /// Lower-case texts; any of them in the From field, the Subject or the text picks the family.
+    pub detect: &'static [&'static str],
+    /// The block starts after the first line holding one of these (none: at the top).
+    pub start: &'static [&'static str],
+    /// The block ends at the first line holding one of these (beside the common [`END`] markers).
+    pub end: &'static [&'static str],
+}
+
+/// Detection order matters: the more specific signatures first.
+pub const FAMILIES: &[Family] = &[
+    Family {
+        name: "exchange",
+        detect: &[
+            "diagnostic information for administrators",
+            "generating server:",
+            "remote server returned",
+            "did not reach the following recipient",
+        ],
+        start: &[
+            "delivery has failed to these recipients",
+            "did not reach the following recipient",
+            "your message wasn't delivered",
+            "could not be delivered to",
+        ],
+        end: &["original message headers", "the mts-id of the original message"],
+    },
+    Family {
+        name: "exim",
+        detect: &[
+            "this message was created automatically by mail delivery software",
+            "the following address(es) failed",
+            "the following address failed",
+        ],
+        start: &[
+            "following address(es) failed",
+            "following address failed",
+            "could not be delivered to one or more",
+        ],
+        end: &[
+            "------ this is a copy of the message",
+            "------ this is a copy of your message",
+            "--- the header of the original message",
+        ],
+    },
+    Family {
+        name: "qmail",
+        detect: &[
+            "this is the qmail-send program",
+            "i'm afraid i wasn't able to deliver your message",
+            "sorry, we were unable to deliver your message",
+        ],
+        start: &["wasn't able to deliver your message", "unable to deliver your message"],
+        end: &[
+            "--- below this line is a copy of the message",
+            "--- enclosed are the original headers",
+        ],
+    },
+    Family {
+        name: "sendmail",
+        detect: &[
+            "----- the following addresses had permanent fatal errors",
+            "----- transcript of session follows",
+            "the original message was received at",
+        ],
+        start: &["----- the following addresses had", "----- transcript of session follows"],
+        end: &[
+            "----- original message follows",
+            "----- unsent message follows",
+            "----- message header follows",
+            "----- returned message follows",
+        ],
+    },
+    Family {
+        name: "postfix",
+        detect: &["this is the postfix program", "this is the mail system at host"],
+        start: &["the postfix program", "could not be delivered to one or more recipients"],
+        end: &[],
+    },
+    Family {
+        name: "gmail",
+        detect: &[
+            "delivery to the following recipient failed",
+            "google tried to deliver your message",
+            "delivery to the following recipients failed",
+        ],
+        start: &["delivery to the following recipient"],
+        end: &["----- original message -----"],
+    },
+    Family {
+        name: "dragonfly",
+        detect: &["this is the dragonfly mail agent"],
+        start: &["there was an error delivering your mail"],
+        end: &["message headers follow"],
+    },
+    Family {
+        name: "opensmtpd",
+        detect: &[
+            "this is the mailer-daemon, please do not reply",
+            "an error has occurred while attempting to deliver a message",
+        ],
+        start: &["the following list of recipients"],
+        end: &["below is a copy of the original message"],
+    },
+];
+
+/// Where the returned message begins, for every family (lower-case, found anywhere in a line).
+const END: &[&str] = &[
+    "below this line is a copy of the message",
+    "this is a copy of the message",
+    "this is a copy of your message",
+    "message headers follow",
+    "----- original message",
+    "original message follows",
+    "original message headers",
+    "original message header",
+    "unsent message follows",
+    "returned message follows",
+    "message text follows",
+    "header of the original message",
+    "headers of the original message",
+    "copy of the original message",
+    "copy of the message header",
+    "original mail as follows",
+    "below is a copy of the original",
+    "------ original message",
+    "content-type: message/rfc822",
+    "content-type: text/rfc822-headers",
+];
+
+/// A line that starts the returned message's header block.
+fn starts_headers(line: &str) -> bool {
+    let l = line.as_bytes();
+    if l.first().is_none_or(|c| c.is_ascii_whitespace()) {
+        return false;
+    }
+    let lower = line.to_ascii_lowercase();
+    [
+        "received: ",
+        "return-path: ",
+        "dkim-signature:",
+        "x-received:",
+        "arc-seal:",
+        "authentication-results:",
+        "received-spf:",
+    ]
+    .iter()
+    .any(|p| lower.starts_with(p))
+}
+
+/// Lines whose addresses are not failed recipients (they name the sender or the message).
+fn is_sender_line(lower_trimmed: &str) -> bool {
+    [
+        "from:",
+        "sender:",
+        "reply-to:",
+        "subject:",
+        "date:",
+        "message-id:",
+        "mail from",
+        "original sender",
+        "return-path",
+        "envelope-from",
+        "sent:",
+        "cc:",
+        "the original message was received",
+        "original-envelope",
+        "x-",
+    ]
+    .iter()
+    .any(|p| lower_trimmed.starts_with(p))
+}
+
+/// Local parts of administrative addresses, used only when nothing else is found.
+fn is_admin(addr: &str) -> bool {
+    let local = addr.split('@').next().unwrap_or("");
+    [
+        "postmaster",
+        "mailer-daemon",
+        "abuse",
+        "hostmaster",
+        "noreply",
+        "no-reply",
+        "support",
+        "help",
+        "root",
+    ]
+    .contains(&local)
+}
+
+/// The family a message belongs to, if any signature matches.
+pub fn family(mail: &Mail) -> Option<&'static Family> {
+    let head = format!(
+        "{}\n{}\n{}",
+        mail.from_text.to_ascii_lowercase(),
+        mail.subject.to_ascii_lowercase(),
+        mail.text
+            .get(..mail.text.len().min(8192))
+            .unwrap_or(&mail.text)
+            .to_ascii_lowercase()
+    );
+    FAMILIES.iter().find(|f| f.detect.iter().any(|d| head.contains(d)))
+}
+
+/// The error block of a bounce text.
+fn block<'a>(text: &'a str, fam: Option<&Family>) -> &'a str {
+    let lower = text.to_ascii_lowercase();
+    let mut begin = 0;
+    if let Some(f) = fam {
+        if let Some(p) = f.start.iter().filter_map(|s| lower.find(s)).min() {
+            begin = lower[p..].find('\n').map(|n| p + n + 1).unwrap_or(p);
+            // A start marker that leaves nothing keeps the top of the text.
+            if begin >= text.len() {
+                begin = 0;
+            }
+        }
+    }
+    let mut pos = begin;
+    let mut end = text.len();
+    let fam_end: &[&str] = fam.map(|f| f.end).unwrap_or(&[]);
+    let mut seen_text = false;
+    for line in text[begin..].split_inclusive('\n') {
+        let l = lower[pos..pos + line.len()].trim();
+        if seen_text && (END.iter().chain(fam_end).any(|m| l.contains(m)) || starts_headers(line)) {
+            end = pos;
+            break;
+        }
+        if !l.is_empty() {
+            seen_text = true;
+        }
+        pos += line.len();
+    }
+    &text[begin..end]
+}
+
+/// Strip `> ` quoting when most lines of the text are quoted (a forwarded bounce).
+fn unquote(text: &str) -> Option<String> {
+    let total = text.lines().filter(|l| !l.trim().is_empty()).count();
+    let quoted = text.lines().filter(|l| l.starts_with('>')).count();
+    if total < 4 || quoted * 2 < total {
+        return None;
+    }
+    Some(
+        text.lines()
+            .map(|l| l.strip_prefix("> ").or_else(|| l.strip_prefix('>')).unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+}
+
+/// Recipients of a block with the offset of their first mention, in order.
+fn recipients(block: &str, mail: &Mail) -> Vec<(usize, String)> {
+    let not = |a: &str| a == mail.to || a == mail.from || a == mail.original.from;
+    let mut line_start = 0;
+    let mut strong: Vec<(usize, String)> = Vec::new();
+    let mut weak: Vec<(usize, String)> = Vec::new();
+    for line in block.split_inclusive('\n') {
+        let lower = line.trim().to_ascii_lowercase();
+        let sender_line = is_sender_line(&lower);
+        let to_line = lower.starts_with("to:");
+        for (off, a) in diag::addresses(line) {
+            let before = line[..off].chars().next_back();
+            if matches!(before, Some('=') | Some('/')) || not(&a) || sender_line {
+                continue;
+            }
+            let list = if to_line || is_admin(&a) { &mut weak } else { &mut strong };
+            if !list.iter().any(|(_, x)| *x == a) {
+                list.push((line_start + off, a));
+            }
+        }
+        line_start += line.len();
+    }
+    if strong.is_empty() {
+        weak.truncate(1);
+        return weak;
+    }
+    strong
+}
+
+/// Read a non-standard bounce; None when it does not look like one or names no recipient.
+pub fn read(mail: &Mail) -> Option<Vec<Found>> {
+    let fam = family(mail);
+    if fam.is_none() && !mail.looks_like_bounce() {
+        return None;
+    }
+    let unquoted = unquote(&mail.text);
+    let text = unquoted.as_deref().unwrap_or(&mail.text);
+    let mut blk = block(text, fam);
+    let mut rcpts = recipients(blk, mail);
+    if rcpts.is_empty() && fam.is_some() {
+        blk = block(text, None);
+        rcpts = recipients(blk, mail);
+    }
+    if rcpts.is_empty() {
+        return None;
+    }
+    let action = block_action(blk);
+    let mut out = Vec::with_capacity(rcpts.len());
+    for (i, (at, rcpt)) in rcpts.iter().enumerate() {
+        let end = rcpts.get(i + 1).map(|n| n.0).unwrap_or(blk.len());
+        let seg = &blk[*at..end.max(*at)];
+        let mut f = Found {
+            recipient: rcpt.clone(),
+            action: Some(action),
+            ..Found::default()
+        };
+        fill(&mut f, seg, blk);
+        out.push(f);
+    }
+    Some(out)
+}
+
+/// Fill codes, host, command and diagnostic of a recipient from its stretch of text, falling
+/// back to the whole block for what the stretch does not say.
+fn fill(f: &mut Found, seg: &str, blk: &str) {
+    let rest = seg
+        .get(f.recipient.len()..)
+        .unwrap_or("")
+        .trim_start_matches(['>', ':', ' ', '"', '\'', ']', ')']);
+    let code_src = if diag::reply_code(seg).is_some() || diag::status(seg).is_some() {
+        seg
+    } else {
+        blk
+    };
+    if f.reply_code.is_empty() {
+        f.reply_code = diag::reply_code(code_src).map(|c| c.1).unwrap_or_default();
+    }
+    if f.status.is_empty() {
+        f.status = diag::status(code_src).map(|c| c.1).unwrap_or_default();
+    }
+    if f.remote_host.is_empty() && f.remote_ip.is_empty() {
+        let (h, ip) = diag::remote_host(seg);
+        let (h, ip) = if h.is_empty() && ip.is_empty() {
+            diag::remote_host(blk)
+        } else {
+            (h, ip)
+        };
+        f.remote_host = h;
+        f.remote_ip = ip;
+    }
+    if f.smtp_command.is_empty() {
+        f.smtp_command = diag::command(seg);
+        if f.smtp_command.is_empty() {
+            f.smtp_command = diag::command(blk);
+        }
+    }
+    if f.diagnostic.is_empty() {
+        let d = diag::squeeze(rest, 600);
+        f.diagnostic = if d.len() < 12 || code_src.as_ptr() == blk.as_ptr() {
+            diag::squeeze(blk, 600)
+        } else {
+            d
+        };
+    }
+    if f.action == Some(Action::Failed) && f.reply_code.starts_with('4') && f.status.starts_with('4') && is_expired(blk) {
+        f.action = Some(Action::Expired);
+    }
+}
+
+fn is_expired(text: &str) -> bool {
+    let l = text.to_ascii_lowercase();
+    [
+        "retry timeout exceeded",
+        "retry time not reached",
+        "message expired",
+        "delivery time expired",
+        "could not be delivered for",
+        "cannot send message for",
+        "too long in queue",
+        "been in the queue too long",
+        "give up",
+        "giving up",
+        "gave up",
+        "time limit exceeded",
+    ]
+    .iter()
+    .any(|p| l.contains(p))
+}
+
+/// failed, delayed or expired, from what the block says.
+fn block_action(blk: &str) -> Action {
+    let l = blk.to_ascii_lowercase();
+    if [
+        "retry timeout exceeded",
+        "message expired",
+        "delivery time expired",
+        "too long in queue",
+        "been in the queue too long",
+    ]
+    .iter()
+    .any(|p| l.contains(p))
+    {
+        return Action::Expired;
+    }
+    let delayed = [
+        "has not yet been delivered",
+        "will continue to try",
+        "will retry",
+        "delivery attempts will continue",
+        "delayed",
+        "still trying",
+    ]
+    .iter()
+    .any(|p| l.contains(p));
+    let failed = [
+        "permanent",
+        "fatal",
+        "could not be delivered",
+        "failed",
+        "undeliverable",
+        "giving up",
+        "rejected",
+    ]
+    .iter()
+    .any(|p| l.contains(p));
+    if delayed && !failed {
+        Action::Delayed
+    } else {
+        Action::Failed
+    }
+}
+
+/// Fill what a delivery status report left out (codes, host, command) from the text part,
+/// reading each recipient's stretch of the human-readable notice.
+pub fn complete(found: &mut [Found], mail: &Mail) {
+    if found
+        .iter()
+        .all(|f| !f.reply_code.is_empty() && !f.remote_host.is_empty() && !f.diagnostic.is_empty())
+    {
+        return;
+    }
+    let fam = family(mail);
+    let blk = block(&mail.text, fam);
+    let lower = blk.to_ascii_lowercase();
+    for f in found.iter_mut() {
+        if f.recipient.is_empty() {
+            continue;
+        }
+        let Some(at) = lower.find(&f.recipient) else { continue };
+        // The stretch: from the address to the next blank line pair or 1200 bytes.
+        let mut end = (at + 1200).min(blk.len());
+        while !blk.is_char_boundary(end) {
+            end -= 1;
+        }
+        if let Some(p) = blk[at..end].find("\n\n\n") {
+            end = at + p;
+        }
+        let seg = &blk[at..end];
+        if f.diagnostic.is_empty() {
+            let rest = seg.get(f.recipient.len()..).unwrap_or("").trim_start_matches(['>', ':', ' ']);
+            if diag::reply_code(rest).is_some() || diag::status(rest).is_some() {
+                f.diagnostic = diag::squeeze(rest, 600);
+            }
+        }
+        if f.reply_code.is_empty() {
+            if let Some((_, c)) = diag::reply_code(&f.diagnostic).or_else(|| diag::reply_code(seg)) {
+                if f.status.is_empty() || f.status.as_bytes()[0] == c.as_bytes()[0] {
+                    f.reply_code = c;
+                }
+            }
+        }
+        if f.remote_host.is_empty() && f.remote_ip.is_empty() {
+            let (h, ip) = diag::remote_host(seg);
+            f.remote_host = h;
+            f.remote_ip = ip;
+        }
+        if f.smtp_command.is_empty() {
+            f.smtp_command = diag::command(seg);
+        }
+    }
+}
