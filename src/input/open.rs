@@ -200,18 +200,36 @@ fn looks_binary(head: &[u8]) -> bool {
 /// An mbox `From ` line, or a block of RFC 5322 header fields at the start.
 pub fn looks_like_email(b: &[u8]) -> bool {
     let mut start = b;
-    while let Some(r) = start.strip_prefix(b"\r\n").or_else(|| start.strip_prefix(b"\n")) {
+    while let Some(r) = start
+        .strip_prefix(b"\r\n")
+        .or_else(|| start.strip_prefix(b"\n"))
+        .or_else(|| start.strip_prefix(b"\r"))
+    {
         start = r;
     }
     if start.starts_with(b"From ") {
         return true;
     }
+    // Any line end (LF, CRLF, CR alone) counts as one.
+    let mut unified = Vec::with_capacity(start.len());
+    let mut i = 0;
+    while i < start.len() {
+        match start[i] {
+            b'\r' => {
+                unified.push(b'\n');
+                if start.get(i + 1) == Some(&b'\n') {
+                    i += 1;
+                }
+            }
+            c => unified.push(c),
+        }
+        i += 1;
+    }
     // The first lines must be header fields ("Name: value" or folded continuations), and some of
-    // them the ones every message has.
+    // them the ones every message has (a header block may open with many vendor fields).
     let mut fields = 0;
     let mut known = 0;
-    for line in start.split(|&c| c == b'\n').take(12) {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
+    for line in unified.split(|&c| c == b'\n').take(100) {
         if line.is_empty() {
             break;
         }

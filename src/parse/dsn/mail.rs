@@ -273,6 +273,36 @@ impl Mail {
             ]
             .iter()
             .any(|p| subject.contains(p))
+            || self.says_undelivered()
+    }
+
+    /// The top of the text says a message was not delivered.
+    fn says_undelivered(&self) -> bool {
+        let mut end = self.text.len().min(3000);
+        while !self.text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let head = self.text[..end].to_ascii_lowercase();
+        [
+            "could not be delivered",
+            "not be delivered to",
+            "undeliverable",
+            "unable to deliver",
+            "delivery failed",
+            "delivery has failed",
+            "failed permanently",
+            "permanent error",
+            "invalid user address",
+            "error message below",
+            "was not delivered",
+            "wasn't delivered",
+            "delivery to the following",
+            "returned mail",
+            "mailbox is full",
+            "user unknown",
+        ]
+        .iter()
+        .any(|p| head.contains(p))
     }
 }
 

@@ -178,6 +178,14 @@ pub fn read_message(raw: &[u8], settings: &Settings) -> Outcome {
         f.diagnostic = m.subject.clone();
         return Outcome::NotBounce(Some(Box::new((kind, f, extra))));
     }
+    if let Some((found, kind)) = text::read_json(&m) {
+        return match kind {
+            "bounce" if !found.is_empty() => Outcome::Failure(found, extra),
+            "bounce" => Outcome::Unparsed("bounce notification without a recipient"),
+            "feedback" => Outcome::NotBounce(Some(Box::new(("feedback", Found::default(), extra)))),
+            _ => Outcome::NotBounce(None),
+        };
+    }
     let mut found = Vec::new();
     if !m.status_parts.is_empty() {
         for part in &m.status_parts {
@@ -210,6 +218,8 @@ pub fn read_message(raw: &[u8], settings: &Settings) -> Outcome {
         }
         return Outcome::NotBounce(None);
     }
+    let mut seen = std::collections::HashSet::new();
+    found.retain(|f| seen.insert(f.recipient.clone()));
     for f in &mut found {
         if f.when.is_none() {
             f.when = m.date;
@@ -308,5 +318,32 @@ mod tests {
         assert!(!is_from_line(b"From: someone"));
         assert!(is_header_field(b"Return-Path: <>"));
         assert!(!is_header_field(b"hello there: you"));
+    }
+}
+
+#[cfg(test)]
+mod debug {
+    /// `DSN_FILE=path cargo test --lib dsn::debug -- --ignored --nocapture` prints what a file gives.
+    #[test]
+    #[ignore]
+    fn show_file() {
+        let Ok(path) = std::env::var("DSN_FILE") else { return };
+        let raw = std::fs::read(path).unwrap_or_default();
+        let raw = String::from_utf8_lossy(&raw).replace("\r\n", "\n").replace('\r', "\n");
+        let m = super::mail::Mail::parse(raw.as_bytes()).unwrap_or_default();
+        let fam = super::text::family(&m).map(|f| f.name);
+        eprintln!(
+            "family {fam:?} bounce {} status parts {} kind {:?}",
+            m.looks_like_bounce(),
+            m.status_parts.len(),
+            m.not_bounce_kind()
+        );
+        eprintln!("to {} from {} orig {:?}", m.to, m.from, m.original);
+        eprintln!("---text---\n{}\n---", m.text.get(..m.text.len().min(3000)).unwrap_or(""));
+        match super::read_message(raw.as_bytes(), &Default::default()) {
+            super::Outcome::Failure(f, _) => eprintln!("{f:#?}"),
+            super::Outcome::NotBounce(_) => eprintln!("not a bounce"),
+            super::Outcome::Unparsed(w) => eprintln!("unparsed: {w}"),
+        }
     }
 }

@@ -56,6 +56,11 @@ fn address_of(v: &str) -> String {
     }
 }
 
+/// `local@domain` and nothing else.
+fn is_mailbox(a: &str) -> bool {
+    diag::addresses(a).next().is_some_and(|(at, x)| at == 0 && x.len() == a.len())
+}
+
 /// Where DSN fields start inside a text part, if they do.
 pub fn embedded_start(text: &str) -> Option<usize> {
     let mut pos = 0;
@@ -128,14 +133,24 @@ pub fn read(text: &str, mail: &Mail) -> Vec<Found> {
                 cur.has_rcpt = true;
             }
             "original-recipient" => {
-                if !cur.original.is_empty() || (!cur.final_rcpt.is_empty() && !cur.action.is_empty()) {
+                if !cur.original.is_empty() {
                     close(&mut cur, &mut groups);
                 }
                 cur.original = address_of(&value);
                 cur.has_rcpt = true;
             }
-            "action" => cur.action = value.to_ascii_lowercase(),
-            "status" => cur.status = value,
+            "action" => {
+                if !cur.action.is_empty() {
+                    close(&mut cur, &mut groups);
+                }
+                cur.action = value.to_ascii_lowercase()
+            }
+            "status" => {
+                if !cur.status.is_empty() {
+                    close(&mut cur, &mut groups);
+                }
+                cur.status = value
+            }
             "remote-mta" => cur.remote_mta = typed(&value).to_string(),
             "diagnostic-code" => cur.diagnostic = typed(&value).to_string(),
             "last-attempt-date" => cur.last_attempt = value,
@@ -158,6 +173,13 @@ pub fn read(text: &str, mail: &Mail) -> Vec<Found> {
                 diagnostic: diag::squeeze(&g.diagnostic, 1000),
                 ..Found::default()
             };
+            if !is_mailbox(&f.recipient) {
+                if is_mailbox(&g.original) {
+                    f.recipient = g.original.clone();
+                } else if let Some(a) = mail.original.to.first() {
+                    f.recipient = a.clone();
+                }
+            }
             if f.original_recipient == f.recipient {
                 f.original_recipient.clear();
             }

@@ -274,10 +274,15 @@ fn recipients(block: &str, mail: &Mail) -> Vec<(usize, String)> {
         let to_line = lower.starts_with("to:");
         for (off, a) in diag::addresses(line) {
             let before = line[..off].chars().next_back();
-            if matches!(before, Some('=') | Some('/')) || not(&a) || sender_line {
+            if matches!(before, Some('=') | Some('/')) || sender_line || is_admin(&a) {
                 continue;
             }
-            let list = if to_line || is_admin(&a) { &mut weak } else { &mut strong };
+            // Exim names the address an alias came from: not a recipient of its own.
+            let lead = line[..off].to_ascii_lowercase();
+            if lead.trim_end_matches([' ', '<']).ends_with("generated from") {
+                continue;
+            }
+            let list = if to_line || not(&a) { &mut weak } else { &mut strong };
             if !list.iter().any(|(_, x)| *x == a) {
                 list.push((line_start + off, a));
             }
@@ -286,6 +291,12 @@ fn recipients(block: &str, mail: &Mail) -> Vec<(usize, String)> {
     }
     if strong.is_empty() {
         weak.truncate(1);
+        if weak.is_empty() {
+            // The notice names nobody: the returned message's recipient.
+            if let Some(a) = mail.original.to.first() {
+                weak.push((block.len(), a.clone()));
+            }
+        }
         return weak;
     }
     strong
@@ -301,6 +312,19 @@ pub fn read(mail: &Mail) -> Option<Vec<Found>> {
     let text = unquoted.as_deref().unwrap_or(&mail.text);
     let mut blk = block(text, fam);
     let mut rcpts = recipients(blk, mail);
+    let failed = mail.header("x-failed-recipients");
+    if !failed.is_empty() {
+        // The MTA's own list of failed recipients wins over what the text mentions.
+        let lower = blk.to_ascii_lowercase();
+        let listed: Vec<(usize, String)> = diag::addresses(failed)
+            .map(|(_, a)| (lower.find(&a).unwrap_or(blk.len()), a))
+            .collect();
+        if !listed.is_empty() {
+            rcpts = listed;
+            rcpts.sort_by_key(|r| r.0);
+            rcpts.dedup_by(|a, b| a.1 == b.1);
+        }
+    }
     if rcpts.is_empty() && fam.is_some() {
         blk = block(text, None);
         rcpts = recipients(blk, mail);
@@ -312,7 +336,11 @@ pub fn read(mail: &Mail) -> Option<Vec<Found>> {
     let mut out = Vec::with_capacity(rcpts.len());
     for (i, (at, rcpt)) in rcpts.iter().enumerate() {
         let end = rcpts.get(i + 1).map(|n| n.0).unwrap_or(blk.len());
-        let seg = &blk[*at..end.max(*at)];
+        let seg = if *at >= blk.len() {
+            blk
+        } else {
+            blk.get(*at..end.max(*at)).unwrap_or("")
+        };
         let mut f = Found {
             recipient: rcpt.clone(),
             action: Some(action),
@@ -481,5 +509,72 @@ pub fn complete(found: &mut [Found], mail: &Mail) {
         if f.smtp_command.is_empty() {
             f.smtp_command = diag::command(seg);
         }
+    }
+}
+
+/// Amazon SES notifications (JSON, often wrapped in an SNS envelope whose `Message` is the
+/// notification as a string): one recipient per `bouncedRecipients` entry.
+pub fn read_json(mail: &Mail) -> Option<(Vec<Found>, &'static str)> {
+    let t = mail.text.trim();
+    let start = t.find('{')?;
+    if !t[..start].trim().is_empty() || !t.contains("notificationType") && !t.contains("eventType") {
+        return None;
+    }
+    let end = t.rfind('}')?;
+    let mut v: serde_json::Value = serde_json::from_str(t.get(start..=end)?).ok()?;
+    if let Some(inner) = v.get("Message").and_then(|m| m.as_str()) {
+        v = serde_json::from_str(inner).ok()?;
+    }
+    let kind = v
+        .get("notificationType")
+        .or_else(|| v.get("eventType"))
+        .and_then(|k| k.as_str())
+        .unwrap_or("");
+    let s = |x: Option<&serde_json::Value>| x.and_then(|y| y.as_str()).unwrap_or("").to_string();
+    match kind {
+        "Bounce" => {
+            let b = v.get("bounce")?;
+            let permanent = s(b.get("bounceType")) == "Permanent";
+            let when = super::mail::parse_date(&s(b.get("timestamp")))
+                .or_else(|| chrono::DateTime::parse_from_rfc3339(&s(b.get("timestamp"))).ok());
+            let reporting = s(b.get("reportingMTA"));
+            let list = b.get("bouncedRecipients")?.as_array()?;
+            let found =
+                list.iter()
+                    .filter_map(|r| {
+                        let recipient = s(r.get("emailAddress")).to_ascii_lowercase();
+                        if recipient.is_empty() {
+                            return None;
+                        }
+                        let diagnostic = s(r.get("diagnosticCode"));
+                        let diagnostic = diagnostic
+                            .split_once(';')
+                            .filter(|(t, _)| !t.contains(' '))
+                            .map(|(_, d)| d.trim())
+                            .unwrap_or(&diagnostic)
+                            .to_string();
+                        let status = diag::status(&s(r.get("status")))
+                            .map(|x| x.1)
+                            .or_else(|| diag::status(&diagnostic).map(|x| x.1))
+                            .unwrap_or_default();
+                        let action = super::rfc3464::action_of(&s(r.get("action")).to_ascii_lowercase(), &status, "")
+                            .or(Some(if permanent { Action::Failed } else { Action::Delayed }));
+                        Some(Found {
+                            recipient,
+                            action,
+                            reply_code: diag::reply_code(&diagnostic).map(|x| x.1).unwrap_or_default(),
+                            status,
+                            smtp_command: diag::command(&diagnostic),
+                            reporting_mta: reporting.split_once(';').map(|(_, h)| h.trim()).unwrap_or(&reporting).to_string(),
+                            diagnostic: diag::squeeze(&diagnostic, 600),
+                            when,
+                            ..Found::default()
+                        })
+                    })
+                    .collect();
+            Some((found, "bounce"))
+        }
+        "Complaint" => Some((Vec::new(), "feedback")),
+        _ => Some((Vec::new(), "other")),
     }
 }
