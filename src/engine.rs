@@ -127,6 +127,10 @@ fn read_log(
             }
         });
         let (done_tx, done_rx) = channel::<(usize, Chunk, crate::parse::postfix::queue::ChunkOut)>();
+        // Chunk summaries are added up by the workers, one accumulator per worker thread, so
+        // that the ordered merge on this thread stays small.
+        let sums: Vec<std::sync::Mutex<Summary>> = (0..=rayon::current_num_threads()).map(|_| Default::default()).collect();
+        let sums = &sums;
         let mut waiting = std::collections::BTreeMap::new();
         let (mut next, mut in_flight, mut cut_lines) = (0usize, 0usize, 0u64);
         let mut failure = None;
@@ -147,7 +151,12 @@ fn read_log(
                             let filter = &opts.filter;
                             let classifier = &opts.classifier;
                             pool.spawn(move |_| {
-                                let o = parse_chunk(&c.data, name, rule, settings, filter, classifier, keep);
+                                let mut o = parse_chunk(&c.data, name, rule, settings, filter, classifier, keep);
+                                let slot = rayon::current_thread_index().unwrap_or(sums.len() - 1).min(sums.len() - 1);
+                                if let Ok(mut s) = sums[slot].lock() {
+                                    s.merge(&o.summary);
+                                    o.summary = Summary::default();
+                                }
                                 let _ = done.send((c.index, c, o));
                             });
                         }
@@ -159,7 +168,7 @@ fn read_log(
                 if in_flight == 0 {
                     break;
                 }
-                let Ok((index, chunk, o)) = done_rx.recv() else { break };
+                let Some((index, chunk, o)) = wait_for(&done_rx) else { break };
                 in_flight -= 1;
                 waiting.insert(index, (chunk, o));
                 while let Some((chunk, o)) = waiting.remove(&next) {
@@ -176,6 +185,12 @@ fn read_log(
             }
         });
         drop(chunk_rx);
+        for s in sums {
+            if let Ok(s) = s.lock() {
+                out.summary.merge(&s);
+            }
+        }
+        out.summary.postfix.deferred -= carried.take_deferred_overcount();
         if cut_lines > 0 {
             out.warning(format!(
                 "{name}: {cut_lines} line(s) longer than {} bytes were cut (--max-line-bytes)",
@@ -190,6 +205,31 @@ fn read_log(
             None => Ok(()),
         }
     })
+}
+
+/// The next finished chunk. On a rayon worker (several chains read at once) a blocking wait
+/// would hold a thread the pool may need to run the very chunks waited for, so the wait runs
+/// pool work while it has none of its own.
+fn wait_for<T>(rx: &std::sync::mpsc::Receiver<T>) -> Option<T> {
+    use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
+    if rayon::current_thread_index().is_none() {
+        return rx.recv().ok();
+    }
+    loop {
+        match rx.try_recv() {
+            Ok(v) => return Some(v),
+            Err(TryRecvError::Disconnected) => return None,
+            Err(TryRecvError::Empty) => {}
+        }
+        if let Some(rayon::Yield::Executed) = rayon::yield_now() {
+            continue;
+        }
+        match rx.recv_timeout(std::time::Duration::from_millis(1)) {
+            Ok(v) => return Some(v),
+            Err(RecvTimeoutError::Disconnected) => return None,
+            Err(RecvTimeoutError::Timeout) => {}
+        }
+    }
 }
 
 /// The merged result of a run.

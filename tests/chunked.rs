@@ -8,20 +8,20 @@ mod common;
 fn generate(dir: &std::path::Path) -> Option<std::path::PathBuf> {
     let corpus = common::corpus()?;
     let log = dir.join("mail.log");
-    let st = std::process::Command::new("python3")
-        .arg(common::tool(&corpus, "gen-maillog"))
-        .args(["--messages", "6000", "--seed", "11", "--queue-lifetime", "2h", "--hosts", "2", "-o"])
-        .arg(&log)
-        .arg("--truth")
-        .arg(dir.join("truth.json"))
-        .output()
-        .expect("python3 runs gen-maillog");
+    let st = common::output(
+        std::process::Command::new("python3")
+            .arg(common::tool(&corpus, "gen-maillog"))
+            .args(["--messages", "6000", "--seed", "11", "--queue-lifetime", "2h", "--hosts", "2", "-o"])
+            .arg(&log)
+            .arg("--truth")
+            .arg(dir.join("truth.json")),
+    );
     assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
     Some(log)
 }
 
 fn run(log: &std::path::Path, args: &[&str]) -> Vec<u8> {
-    let out = common::bouncer().args(args).args(["--year", "2026"]).arg(log).output().unwrap();
+    let out = common::output(common::bouncer().args(args).args(["--year", "2026"]).arg(log));
     assert!(out.status.success(), "{}", common::stderr(&out));
     out.stdout
 }

@@ -474,3 +474,18 @@ fn reports_render() {
         assert!(json.get(key).is_some(), "json lacks {key}");
     }
 }
+
+/// Several files read at once, each cut into many chunks: the pool that reads the files also
+/// parses their chunks, and must neither deadlock nor change the output.
+#[test]
+fn several_chunked_files_in_parallel_match_a_serial_run() {
+    let dir = fixture("postfix");
+    let d = dir.to_str().unwrap();
+    let serial = run(&["scan", "--format", "jsonl", "--year", "2026", "-j", "1", d]);
+    for j in ["2", "4"] {
+        let par = run(&["scan", "--format", "jsonl", "--year", "2026", "-j", j, "--chunk-size", "1K", d]);
+        assert!(par.status.success(), "{}", stderr(&par));
+        assert_eq!(stdout(&serial), stdout(&par), "-j {j}");
+    }
+    assert!(jsonl(&serial).len() > 15);
+}

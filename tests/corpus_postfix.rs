@@ -6,13 +6,13 @@ mod common;
 #[test]
 fn postfix_corpus_scores() {
     let Some(corpus) = common::corpus() else { return };
-    let out = std::process::Command::new("python3")
-        .arg(common::tool(&corpus, "score-postfix"))
-        .args(["--json", "--show", "5", "--bin", common::bin(), "--corpus"])
-        .arg(corpus.join("postfix"))
-        .env("TZ", "UTC")
-        .output()
-        .expect("python3 runs score-postfix");
+    let out = common::output(
+        std::process::Command::new("python3")
+            .arg(common::tool(&corpus, "score-postfix"))
+            .args(["--json", "--show", "5", "--bin", common::bin(), "--corpus"])
+            .arg(corpus.join("postfix"))
+            .env("TZ", "UTC"),
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

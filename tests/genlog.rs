@@ -9,15 +9,15 @@ use std::path::Path;
 fn generate(corpus: &Path, dir: &Path, args: &[&str]) -> (std::path::PathBuf, Value) {
     let truth = dir.join("truth.json");
     let out_path = dir.join(if args.contains(&"--split-days") { "logs" } else { "mail.log" });
-    let st = std::process::Command::new("python3")
-        .arg(common::tool(corpus, "gen-maillog"))
-        .args(args)
-        .arg("-o")
-        .arg(&out_path)
-        .arg("--truth")
-        .arg(&truth)
-        .output()
-        .expect("python3 runs gen-maillog");
+    let st = common::output(
+        std::process::Command::new("python3")
+            .arg(common::tool(corpus, "gen-maillog"))
+            .args(args)
+            .arg("-o")
+            .arg(&out_path)
+            .arg("--truth")
+            .arg(&truth),
+    );
     assert!(st.status.success(), "gen-maillog: {}", String::from_utf8_lossy(&st.stderr));
     let truth: Value = serde_json::from_slice(&std::fs::read(&truth).unwrap()).unwrap();
     (out_path, truth)
@@ -27,11 +27,7 @@ fn check(args: &[&str]) {
     let Some(corpus) = common::corpus() else { return };
     let dir = tempfile::tempdir().unwrap();
     let (log, truth) = generate(&corpus, dir.path(), args);
-    let out = common::bouncer()
-        .args(["report", "--format", "json", "--year", "2026"])
-        .arg(&log)
-        .output()
-        .unwrap();
+    let out = common::output(common::bouncer().args(["report", "--format", "json", "--year", "2026"]).arg(&log));
     assert!(out.status.success(), "{}", common::stderr(&out));
     let got: Value = serde_json::from_slice(&out.stdout).unwrap();
     let mut bad = Vec::new();

@@ -24,7 +24,48 @@ pub fn bouncer() -> Command {
 }
 
 pub fn run(args: &[&str]) -> Output {
-    bouncer().args(args).output().expect("run bouncer")
+    output(bouncer().args(args))
+}
+
+/// Run a command to its end, capturing its output; a run that takes longer than
+/// `BOUNCER_TEST_TIMEOUT` seconds (default 300) is killed and fails the test, so that a hang
+/// shows as a failure naming the command, not as a stuck CI job.
+pub fn output(cmd: &mut Command) -> Output {
+    use std::io::Read;
+    let limit = std::env::var("BOUNCER_TEST_TIMEOUT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300u64);
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start command");
+    let mut out = child.stdout.take().expect("stdout");
+    let mut err = child.stderr.take().expect("stderr");
+    let out_t = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = out.read_to_end(&mut b);
+        b
+    });
+    let err_t = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = err.read_to_end(&mut b);
+        b
+    });
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if start.elapsed().as_secs() >= limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{cmd:?} did not finish within {limit} s (BOUNCER_TEST_TIMEOUT)");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    Output {
+        status,
+        stdout: out_t.join().unwrap_or_default(),
+        stderr: err_t.join().unwrap_or_default(),
+    }
 }
 
 pub fn stdout(o: &Output) -> String {

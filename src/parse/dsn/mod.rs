@@ -109,7 +109,14 @@ fn finish(msg: &[u8], line: u64, cut: bool, source: &Arc<str>, settings: &Settin
     match read_message(msg, settings) {
         Outcome::Failure(found, extra) => {
             let when = found.iter().find_map(|f| f.when);
-            let records: Vec<Record> = found.into_iter().map(|f| to_record(f, &extra, source, line)).collect();
+            let records: Vec<Record> = found
+                .into_iter()
+                .map(|f| {
+                    let mut r = to_record(f, &extra, source, line);
+                    settle_reason(&mut r, out.classifier);
+                    r
+                })
+                .collect();
             out.failure(records, when.as_ref());
         }
         Outcome::NotBounce(Some(nb)) if settings.all => {
@@ -123,6 +130,33 @@ fn finish(msg: &[u8], line: u64, cut: bool, source: &Arc<str>, settings: &Settin
         Outcome::NotBounce(_) => out.not_failure(),
         Outcome::Unparsed(why) => out.unparsed(source, line, why, msg),
     }
+}
+
+/// The reason of a bounce record: the shared classifier's answer, read the way bounce
+/// processors read bounces (Sisimai's conventions): a permanent failure with a temporary code
+/// is a message that timed out in the queue; "user unknown" said after the recipient was
+/// accepted (at DATA, or without RCPT and a 5.1.x status) is a filter; an error to MAIL FROM
+/// is a rejection of the sender.
+fn settle_reason(r: &mut Record, c: &crate::classify::Classifier) {
+    let mut reason = c.reason(r.action, &r.diagnostic, &r.status);
+    let temporary = r.status.starts_with('4') || (r.status.is_empty() && r.reply_code.starts_with('4'));
+    if r.action == Action::Failed && temporary {
+        match reason.as_str() {
+            "networkerror" | "undefined" => reason = "expired".into(),
+            "hostunknown" => reason = "networkerror".into(),
+            _ => {}
+        }
+    }
+    if reason == "userunknown" && r.smtp_command != "RCPT" && !r.status.starts_with("5.1.") && !r.status.starts_with("4.1.") {
+        reason = "filtered".into();
+    }
+    if r.smtp_command == "MAIL" && matches!(reason.as_str(), "userunknown" | "filtered" | "undefined") {
+        reason = "rejected".into();
+    }
+    if reason == "expired" && r.action == Action::Failed {
+        r.action = Action::Expired;
+    }
+    r.reason = reason;
 }
 
 /// Fields of the message around the recipients.

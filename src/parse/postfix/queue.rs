@@ -119,6 +119,8 @@ pub struct ChunkOut {
     /// Queue ids whose first deferral here was counted in `postfix.deferred`; not a first if
     /// an earlier chunk had one.
     tentative_deferred: Vec<Key>,
+    /// Queue ids removed here and not seen again: only their old state is to be dropped.
+    tombstones: Vec<Key>,
     entries: HashMap<Key, Entry>,
 }
 
@@ -160,6 +162,15 @@ pub fn parse_chunk(
     }
     out.summary.inputs.lines += n;
     out.summary.inputs.bytes += data.len() as u64;
+    // Sort out the dead here, in parallel, so that the ordered merge has less to do.
+    let mut tombstones = Vec::new();
+    p.entries.retain(|k, e| {
+        let dead = e.removed && e.sender.is_none() && e.message_id.is_none() && !e.deferred && e.pending.is_empty();
+        if dead {
+            tombstones.push(k.clone());
+        }
+        !dead
+    });
     ChunkOut {
         summary: out.summary,
         records: out.records,
@@ -169,6 +180,7 @@ pub fn parse_chunk(
         holes: p.holes,
         expiries: p.expiries,
         tentative_deferred: p.tentative,
+        tombstones,
         entries: p.entries,
     }
 }
@@ -473,6 +485,9 @@ pub struct Carried {
     cap: usize,
     /// Lines of the current stream absorbed so far (the base of the next chunk's numbers).
     pub lines: u64,
+    /// First deferrals counted by chunks that turned out not to be first: to subtract from
+    /// `postfix.deferred` (chunk summaries may be added up elsewhere, in any order).
+    deferred_overcount: u64,
 }
 
 impl Carried {
@@ -483,7 +498,13 @@ impl Carried {
             generation: 0,
             cap: cap.max(1),
             lines: 0,
+            deferred_overcount: 0,
         }
+    }
+
+    /// Take the deferral over-count (see `deferred_overcount`), resetting it.
+    pub fn take_deferred_overcount(&mut self) -> u64 {
+        std::mem::take(&mut self.deferred_overcount)
     }
 
     /// A new stream of the chain starts: line numbers start again at 1.
@@ -492,7 +513,8 @@ impl Carried {
     }
 
     /// Merge the next chunk in order: fill its holes from the carried state, finish its
-    /// expiries, fix its counts, hand its records to `out`, then carry its state on.
+    /// expiries, note its over-counts, hand its records to `out`, then carry its state on.
+    /// (Its summary may already have been taken out and added up elsewhere.)
     pub fn absorb(&mut self, mut c: ChunkOut, out: &mut Collector<'_>) {
         let base = self.lines;
         for h in &c.holes {
@@ -507,7 +529,7 @@ impl Carried {
         }
         for k in &c.tentative_deferred {
             if self.map.get(k).is_some_and(|s| s.deferred) {
-                c.summary.postfix.deferred -= 1;
+                self.deferred_overcount += 1;
             }
         }
         // Records in line order, the merged expiries in their places.
@@ -528,6 +550,9 @@ impl Carried {
         for mut u in c.unparsed {
             u.line += base;
             out.keep_unparsed(u);
+        }
+        for key in &c.tombstones {
+            self.map.remove(key);
         }
         for (key, e) in c.entries {
             self.carry(key, e, &mut out.summary.accounting.evicted_queue_ids);
