@@ -32,6 +32,8 @@ pub enum RulesError {
 
 #[derive(Debug)]
 pub struct Classifier {
+    /// Tells this classifier's memoised answers from another's (see `memo`).
+    id: u64,
     set: RegexSet,
     reasons: Vec<String>,
     /// (origin, line) of every text rule, for `explain`-style diagnostics.
@@ -133,6 +135,7 @@ impl Classifier {
             status.entry(code).or_insert(reason);
         }
         Ok(Classifier {
+            id: memo::next_id(),
             set,
             reasons: rules.text.iter().map(|(r, _, _)| r.clone()).collect(),
             origins: rules.text.into_iter().map(|(_, _, o)| o).collect(),
@@ -143,7 +146,8 @@ impl Classifier {
     /// The reason for a text alone (first matching text rule), with the rule's origin.
     pub fn match_text(&self, text: &str) -> Option<(&str, &str)> {
         let b = text.as_bytes();
-        let first = self.set.matches(&b[..b.len().min(CLASSIFY_BYTES)]).into_iter().next()?;
+        let b = &b[..b.len().min(CLASSIFY_BYTES)];
+        let first = memo::first_match(self.id, b, |b| self.set.matches(b).into_iter().next())?;
         Some((&self.reasons[first], &self.origins[first]))
     }
 
@@ -258,5 +262,70 @@ mod tests {
         let err = Classifier::with_user_rules(Some(&file)).unwrap_err().to_string();
         assert!(err.contains(":2:"), "{err}");
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn remembered_answers_belong_to_their_classifier() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("my.rules");
+        std::fs::write(&file, "[text]\nfiltered   user unknown\n").unwrap();
+        let mine = Classifier::with_user_rules(Some(&file)).unwrap();
+        let builtin = Classifier::builtin();
+        for _ in 0..3 {
+            assert_eq!(builtin.reason(Action::Failed, "550 User unknown", ""), "userunknown");
+            assert_eq!(mine.reason(Action::Failed, "550 User unknown", ""), "filtered");
+        }
+        // Past the table's capacity answers stay right.
+        for i in 0..10_000 {
+            let t = format!("550 5.1.1 <u{i}@example.com>: User unknown");
+            assert_eq!(builtin.reason(Action::Failed, &t, ""), "userunknown");
+        }
+    }
+}
+
+/// Remembered answers of the rule set, per thread: mail logs repeat the same diagnostic texts
+/// over and over (a timed-out host, a full mailbox), and one lookup is far cheaper than running
+/// every rule over the text again. Bounded: the table is emptied when it fills up.
+mod memo {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    const CAPACITY: usize = 8192;
+    /// Texts longer than this are not remembered (rarely repeated, costly to keep).
+    const LONGEST: usize = 512;
+
+    static IDS: AtomicU64 = AtomicU64::new(1);
+
+    pub fn next_id() -> u64 {
+        IDS.fetch_add(1, Ordering::Relaxed)
+    }
+
+    type Table = HashMap<Box<[u8]>, Option<usize>, foldhash::fast::RandomState>;
+
+    thread_local! {
+        static TABLE: RefCell<(u64, Table)> = RefCell::new((0, Table::default()));
+    }
+
+    /// The first matching rule for `text`, from the table or from `run`.
+    pub fn first_match(owner: u64, text: &[u8], run: impl FnOnce(&[u8]) -> Option<usize>) -> Option<usize> {
+        if text.len() > LONGEST {
+            return run(text);
+        }
+        TABLE.with(|t| {
+            let mut t = t.borrow_mut();
+            if t.0 != owner {
+                *t = (owner, Table::default());
+            }
+            if let Some(&hit) = t.1.get(text) {
+                return hit;
+            }
+            let found = run(text);
+            if t.1.len() >= CAPACITY {
+                t.1.clear();
+            }
+            t.1.insert(text.into(), found);
+            found
+        })
     }
 }
