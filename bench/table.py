@@ -87,6 +87,11 @@ if os.path.exists(pft) and os.path.exists(bj):
     if m:
         same.append(f"deferrals {ours['deferrals']} {'=' if int(m.group(1)) == ours['deferrals'] else '!='} {m.group(1)}")
     print("- Grand Totals, bouncer vs pflogsumm on the same file: " + "; ".join(same))
+dsn_dir = os.path.join(w, "dsn")
+if si.get("sisimai") and os.path.isdir(dsn_dir):
+    n = len(os.listdir(dsn_dir))
+    for cmd in ("bouncer scan (emails)", "sisimai"):
+        print(f"- {cmd}: {n / med(si[cmd]):,.0f} messages/s over {n:,} messages")
 sc = os.path.join(w, "sisimai.count")
 if os.path.exists(sc):
     print(f"- Sisimai found {open(sc).read().strip()} bounce records in the replicated mailbox")

@@ -10,7 +10,6 @@ use crate::parse::{dsn, exchange, Settings};
 use crate::record::Record;
 use crate::report::summary::Summary;
 use crate::when::YearRule;
-use rayon::prelude::*;
 use std::sync::Arc;
 
 /// Everything a run needs besides its inputs.
@@ -246,7 +245,7 @@ pub fn run(
     chains: &[Chain],
     opts: &Options,
     mut sink: Option<&mut (dyn RecordSink + 'static)>,
-    mut messages: impl FnMut(&str),
+    mut messages: impl FnMut(&str) + Send,
 ) -> RunResult {
     let mut total = RunResult::default();
     let mut absorb = |r: ChainResult, total: &mut RunResult| {
@@ -264,25 +263,43 @@ pub fn run(
         absorb(r, &mut total);
         return total;
     }
+    // Chains are parsed on the pool as soon as there is room (a bounded window, so memory
+    // stays bounded) and handed on strictly in input order: no barrier between batches. The
+    // hand-on runs on a pool thread too (`rayon::scope`), which works while it waits instead of
+    // sleeping and being woken for every small file.
     let keep = sink.is_some();
-    let batch = (rayon::current_num_threads() * 4).max(4);
-    for group in chains.chunks(batch) {
-        let results: Vec<ChainResult> = group.par_iter().map(|c| run_chain(c, opts, keep, None)).collect();
-        for r in results {
-            if let Some(s) = sink.as_deref_mut() {
-                for rec in &r.records {
-                    if total.sink_error.is_none() {
-                        if let Err(e) = s.write(rec) {
-                            total.sink_error = Some(e);
+    let window = (rayon::current_num_threads() * 8).max(8);
+    let mut waiting = std::collections::BTreeMap::new();
+    let (mut next_out, mut next_in) = (0usize, 0usize);
+    rayon::scope(|pool| {
+        let (tx, rx) = std::sync::mpsc::channel::<(usize, ChainResult)>();
+        while next_out < chains.len() {
+            while next_in < chains.len() && next_in - next_out < window && total.sink_error.is_none() {
+                let (tx, chain, i) = (tx.clone(), &chains[next_in], next_in);
+                pool.spawn(move |_| {
+                    let _ = tx.send((i, run_chain(chain, opts, keep, None)));
+                });
+                next_in += 1;
+            }
+            if next_out == next_in {
+                break;
+            }
+            let Some((i, r)) = wait_for(&rx) else { break };
+            waiting.insert(i, r);
+            while let Some(r) = waiting.remove(&next_out) {
+                next_out += 1;
+                if let Some(s) = sink.as_deref_mut() {
+                    for rec in &r.records {
+                        if total.sink_error.is_none() {
+                            if let Err(e) = s.write(rec) {
+                                total.sink_error = Some(e);
+                            }
                         }
                     }
                 }
+                absorb(r, &mut total);
             }
-            absorb(r, &mut total);
         }
-        if total.sink_error.is_some() {
-            break;
-        }
-    }
+    });
     total
 }

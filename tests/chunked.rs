@@ -42,3 +42,23 @@ fn tiny_parallel_chunks_equal_one_serial_pass() {
     let chunked = run(&log, &["report", "--format", "json", "-j", "2", "--chunk-size", "2K"]);
     assert_eq!(String::from_utf8(serial).unwrap(), String::from_utf8(chunked).unwrap());
 }
+
+/// Many small inputs (one chain each) read on several threads come out in the same order, with
+/// the same bytes, as on one thread.
+#[test]
+fn many_small_files_in_parallel_keep_their_order() {
+    let Some(corpus) = common::corpus() else { return };
+    let dsn = corpus.join("dsn");
+    let args = |j: &str| {
+        let mut c = common::bouncer();
+        c.args(["scan", "--format", "jsonl", "-j", j]).arg(&dsn);
+        c
+    };
+    let one = common::output(&mut args("1"));
+    assert!(one.status.success(), "{}", common::stderr(&one));
+    assert!(common::jsonl(&one).len() > 300);
+    for j in ["2", "5"] {
+        let many = common::output(&mut args(j));
+        assert!(one.stdout == many.stdout, "scan output differs with -j {j}");
+    }
+}
