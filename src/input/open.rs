@@ -211,25 +211,20 @@ pub fn looks_like_email(b: &[u8]) -> bool {
         return true;
     }
     // Any line end (LF, CRLF, CR alone) counts as one.
-    let mut unified = Vec::with_capacity(start.len());
-    let mut i = 0;
-    while i < start.len() {
-        match start[i] {
-            b'\r' => {
-                unified.push(b'\n');
-                if start.get(i + 1) == Some(&b'\n') {
-                    i += 1;
-                }
-            }
-            c => unified.push(c),
+    let mut rest = start;
+    let lines = std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
         }
-        i += 1;
-    }
-    // The first lines must be header fields ("Name: value" or folded continuations), and some of
-    // them the ones every message has (a header block may open with many vendor fields).
+        let end = memchr::memchr2(b'\n', b'\r', rest).unwrap_or(rest.len());
+        let line = &rest[..end];
+        let skip = if rest[end..].starts_with(b"\r\n") { 2 } else { 1 };
+        rest = &rest[(end + skip).min(rest.len())..];
+        Some(line)
+    });
     let mut fields = 0;
     let mut known = 0;
-    for line in unified.split(|&c| c == b'\n').take(100) {
+    for line in lines.take(100) {
         if line.is_empty() {
             break;
         }
