@@ -104,6 +104,9 @@ fn read_log(
     let limit = (rayon::current_num_threads() * 2).max(2);
     let keep = out.keep || out.sink.is_some();
     carried.new_stream();
+    if rayon::current_num_threads() == 1 {
+        return read_log_serial(reader, name, rule, opts, carried, out);
+    }
     let (chunk_tx, chunk_rx) = sync_channel::<std::io::Result<Chunk>>(2);
     let (spare_tx, spare_rx) = channel::<Vec<u8>>();
     std::thread::scope(|scope| {
@@ -189,21 +192,64 @@ fn read_log(
                 out.summary.merge(&s);
             }
         }
-        out.summary.postfix.deferred -= carried.take_deferred_overcount();
-        if cut_lines > 0 {
-            out.warning(format!(
-                "{name}: {cut_lines} line(s) longer than {} bytes were cut (--max-line-bytes)",
-                settings.max_line_bytes
-            ));
-        }
-        match failure {
-            Some(e) => Err(std::io::Error::new(
-                e.kind(),
-                format!("read error after line {}: {e}", carried.lines),
-            )),
-            None => Ok(()),
-        }
+        finish_log(name, settings, cut_lines, failure, carried, out)
     })
+}
+
+/// `--threads 1`: one thread reads, parses and merges, chunk after chunk.
+fn read_log_serial(
+    reader: Box<dyn std::io::BufRead + Send>,
+    name: &Arc<str>,
+    rule: &YearRule,
+    opts: &Options,
+    carried: &mut Carried,
+    out: &mut Collector<'_>,
+) -> std::io::Result<()> {
+    let settings = &opts.settings;
+    let keep = out.keep || out.sink.is_some();
+    let mut chunks = ChunkReader::new(reader, settings.chunk_bytes, settings.max_line_bytes);
+    let (mut cut_lines, mut failure) = (0u64, None);
+    while !out.stopped() {
+        match chunks.next_chunk() {
+            Ok(Some(c)) => {
+                let o = parse_chunk(&c.data, name, rule, settings, &opts.filter, &opts.classifier, keep);
+                cut_lines += c.cut_lines + o.cut_lines;
+                carried.absorb(o, out);
+                chunks.recycle(c.data);
+            }
+            Ok(None) => break,
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    finish_log(name, settings, cut_lines, failure, carried, out)
+}
+
+/// The end of a log stream: count fixes, the warning for cut lines, a read error.
+fn finish_log(
+    name: &Arc<str>,
+    settings: &Settings,
+    cut_lines: u64,
+    failure: Option<std::io::Error>,
+    carried: &mut Carried,
+    out: &mut Collector<'_>,
+) -> std::io::Result<()> {
+    out.summary.postfix.deferred -= carried.take_deferred_overcount();
+    if cut_lines > 0 {
+        out.warning(format!(
+            "{name}: {cut_lines} line(s) longer than {} bytes were cut (--max-line-bytes)",
+            settings.max_line_bytes
+        ));
+    }
+    match failure {
+        Some(e) => Err(std::io::Error::new(
+            e.kind(),
+            format!("read error after line {}: {e}", carried.lines),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// The next finished chunk. On a rayon worker (several chains read at once) a blocking wait
