@@ -21,6 +21,8 @@ enum Command {
     Scan(cmd::scan::Args),
     /// A summary of the failures: Grand Totals, top hosts, domains, codes, reasons, hours
     Report(cmd::report::Args),
+    /// Add up partial summaries (report --format json) into one
+    Merge(cmd::merge::Args),
 }
 
 fn main() -> ExitCode {
@@ -28,6 +30,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Scan(args) => cmd::scan::run(args),
         Command::Report(args) => cmd::report::run(args),
+        Command::Merge(args) => cmd::merge::run(args),
     };
     match result {
         Ok(code) => code,

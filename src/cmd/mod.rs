@@ -1,5 +1,6 @@
 //! Subcommands, one file each, and the options they share.
 
 pub mod common;
+pub mod merge;
 pub mod report;
 pub mod scan;

@@ -2,14 +2,15 @@
 //!
 //! Usage: bouncer report [OPTIONS] [PATH]...
 //!
-//!   --format text|markdown|json   (default: text)
+//!   --format text|markdown|json|jsonl   (default: text; json/jsonl: the mergeable summary,
+//!                                 see docs/summary-schema.md and `bouncer merge`)
 //!   --top N                       rows per table (default 10; json maps are always complete)
 //!   -o, --output FILE             write there instead of standard output
 //!   plus the input options shared with `scan` (see common.rs).
 
 use super::common::{finish_write, output, InputArgs};
 use anyhow::Result;
-use bouncer::report::text::{render_markdown, render_text, ReportFormat};
+use bouncer::report::text::{render, ReportFormat};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -34,11 +35,7 @@ pub struct Args {
 pub fn run(args: Args) -> Result<ExitCode> {
     let (result, code) = args.input.execute(None)?;
     let s = &result.summary;
-    let text = match args.format {
-        ReportFormat::Text => render_text(s, args.top),
-        ReportFormat::Markdown => render_markdown(s, args.top),
-        ReportFormat::Json => serde_json::to_string_pretty(s)? + "\n",
-    };
+    let text = render(s, args.format, args.top)?;
     let mut w = output(args.output.as_ref())?;
     finish_write(w.write_all(text.as_bytes()))?;
     finish_write(w.flush())?;

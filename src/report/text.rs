@@ -10,7 +10,20 @@ use std::fmt::Write as _;
 pub enum ReportFormat {
     Text,
     Markdown,
+    /// The mergeable summary, pretty-printed
     Json,
+    /// The mergeable summary on one line (for streams of partial summaries)
+    Jsonl,
+}
+
+/// A summary rendered in one of the report formats.
+pub fn render(s: &crate::report::summary::Summary, format: ReportFormat, top: usize) -> serde_json::Result<String> {
+    Ok(match format {
+        ReportFormat::Text => render_text(s, top),
+        ReportFormat::Markdown => render_markdown(s, top),
+        ReportFormat::Json => serde_json::to_string_pretty(s)? + "\n",
+        ReportFormat::Jsonl => serde_json::to_string(s)? + "\n",
+    })
 }
 
 /// A table to render: a title, column heads (first column left-aligned, the rest right-aligned
