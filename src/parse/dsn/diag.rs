@@ -68,7 +68,8 @@ pub fn status(text: &str) -> Option<(usize, String)> {
     None
 }
 
-static CODE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?m)(?:^|[\s:;(\[<>=#])([245][0-9][0-9])(?:[ \-:\]]|$)").expect("code regex"));
+static CODE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"(?m)(?:^|[\s:;(\[<>=#'"])([245][0-9][0-9])(?:[ \-:\]]|$)"#).expect("code regex"));
 
 /// The SMTP reply code of a text: the first one followed by a status code, else the first one.
 pub fn reply_code(text: &str) -> Option<(usize, String)> {

@@ -193,7 +193,23 @@ pub fn read(text: &str, mail: &Mail) -> Vec<Found> {
                 f.reply_code = code;
             }
             f.action = action_of(&g.action, &f.status, &f.reply_code);
-            let mta = g.remote_mta.trim().trim_matches(|c| c == '[' || c == ']' || c == '<' || c == '>');
+            // "mx.example.jp. (192.0.2.1, the server for the domain example.jp.)": the name,
+            // then an optional comment that may start with the address.
+            let (mta, comment) = match g.remote_mta.trim().split_once(char::is_whitespace) {
+                Some((m, c)) => (m, c.trim()),
+                None => (g.remote_mta.trim(), ""),
+            };
+            let mta = mta.trim_matches(|c| c == '[' || c == ']' || c == '<' || c == '>');
+            if let Some(c) = comment.strip_prefix('(') {
+                let ip = c
+                    .split(|ch: char| ch == ',' || ch == ')' || ch.is_whitespace())
+                    .next()
+                    .unwrap_or("");
+                let ip = ip.trim_matches(|c| c == '[' || c == ']');
+                if crate::parse::bytes::is_ip(ip.as_bytes()) {
+                    f.remote_ip = ip.to_string();
+                }
+            }
             if crate::parse::bytes::is_ip(mta.as_bytes()) {
                 f.remote_ip = mta.to_string();
             } else if !mta.is_empty() && mta.contains('.') && !mta.contains(' ') {

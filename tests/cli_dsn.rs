@@ -1,0 +1,208 @@
+//! Bounce emails on our own synthetic fixtures (fixtures/dsn): one record per bounced
+//! recipient with the server that answered, for each family of bounce the reader knows.
+
+mod common;
+
+use common::{fixture, jsonl, run, stdout};
+use serde_json::Value;
+
+fn scan(path: &str, extra: &[&str]) -> Vec<Value> {
+    let p = fixture(path);
+    let mut args = vec!["scan", "--format", "jsonl"];
+    args.extend_from_slice(extra);
+    args.push(p.to_str().unwrap());
+    let out = run(&args);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    jsonl(&out)
+}
+
+fn one(path: &str) -> Value {
+    let recs = scan(path, &[]);
+    assert_eq!(recs.len(), 1, "{path}: {recs:?}");
+    recs.into_iter().next().unwrap()
+}
+
+fn check(r: &Value, fields: &[(&str, &str)]) {
+    for (k, v) in fields {
+        assert_eq!(r[*k].as_str().unwrap_or(&r[*k].to_string()), *v, "{k} of {r}");
+    }
+}
+
+#[test]
+fn rfc3464_report_gives_each_recipient_with_the_returned_headers() {
+    let recs = scan("dsn/rfc3464.eml", &[]);
+    assert_eq!(recs.len(), 2);
+    check(
+        &recs[0],
+        &[
+            ("format", "dsn"),
+            ("recipient", "bob@example.com"),
+            ("original_recipient", "robert@example.com"),
+            ("action", "failed"),
+            ("reply_code", "550"),
+            ("status", "5.1.1"),
+            ("remote_host", "mx1.example.com"),
+            ("reporting_mta", "relay.example.net"),
+            ("sender", "alice@example.org"),
+            ("message_id", "lunch-42@example.org"),
+            ("bounce_type", "hard"),
+            ("reason", "userunknown"),
+        ],
+    );
+    assert_eq!(recs[0]["suppress"], true);
+    check(
+        &recs[1],
+        &[
+            ("recipient", "carol@example.com"),
+            ("action", "delayed"),
+            ("status", "4.2.2"),
+            ("bounce_type", "soft"),
+            ("reason", "mailboxfull"),
+        ],
+    );
+    assert_eq!(recs[1]["suppress"], false);
+    assert!(recs[0]["timestamp"].as_str().unwrap().starts_with("2026-01-05T10:00:01"));
+}
+
+#[test]
+fn text_bounces_of_each_family_name_the_server_that_answered() {
+    let exim = one("dsn/exim.eml");
+    check(
+        &exim,
+        &[
+            ("recipient", "erin@example.com"),
+            ("reply_code", "550"),
+            ("status", "5.2.1"),
+            ("smtp_command", "RCPT"),
+            ("remote_host", "mx.example.com"),
+            ("remote_ip", "198.51.100.25"),
+            ("message_id", "inv-7@example.net"),
+        ],
+    );
+    let qmail = one("dsn/qmail.eml");
+    check(
+        &qmail,
+        &[
+            ("recipient", "grace@example.com"),
+            ("reply_code", "552"),
+            ("status", "5.2.2"),
+            ("remote_host", "mx.example.com"),
+            ("remote_ip", "203.0.113.7"),
+            ("reason", "mailboxfull"),
+        ],
+    );
+    let postfix = one("dsn/postfix-text.eml");
+    check(
+        &postfix,
+        &[
+            ("recipient", "ivan@example.com"),
+            ("reply_code", "554"),
+            ("status", "5.7.1"),
+            ("smtp_command", "RCPT"),
+            ("remote_host", "mx2.example.com"),
+            ("remote_ip", "192.0.2.77"),
+            ("reason", "blocked"),
+        ],
+    );
+    let exchange = one("dsn/exchange.eml");
+    check(
+        &exchange,
+        &[
+            ("recipient", "mallory@fabrikam.example"),
+            ("reply_code", "550"),
+            ("status", "5.1.10"),
+            ("remote_host", "mail.contoso.example"),
+            ("reason", "userunknown"),
+        ],
+    );
+    let gmail = one("dsn/gmail.eml");
+    check(
+        &gmail,
+        &[
+            ("recipient", "peggy@example.com"),
+            ("reply_code", "550"),
+            ("status", "5.1.1"),
+            ("remote_host", "mx.example.com"),
+            ("remote_ip", "192.0.2.200"),
+        ],
+    );
+    for r in [&exim, &qmail, &postfix, &exchange, &gmail] {
+        assert_eq!(r["format"], "dsn");
+        assert_eq!(r["bounce_type"], "hard");
+        assert!(r["remote_host"].as_str().unwrap().parse::<std::net::IpAddr>().is_err());
+    }
+}
+
+#[test]
+fn auto_replies_and_abuse_reports_are_not_failures_unless_all() {
+    for f in ["dsn/vacation.eml", "dsn/arf.eml"] {
+        assert!(scan(f, &[]).is_empty(), "{f}");
+    }
+    assert_eq!(scan("dsn/vacation.eml", &["--all"])[0]["reason"], "vacation");
+    assert_eq!(scan("dsn/arf.eml", &["--all"])[0]["reason"], "feedback");
+    let out = run(&[
+        "report",
+        "--format",
+        "json",
+        fixture("dsn/vacation.eml").to_str().unwrap(),
+        fixture("dsn/arf.eml").to_str().unwrap(),
+    ]);
+    let s: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(s["inputs"]["messages"], 2);
+    assert_eq!(s["accounting"]["not_failures"], 2);
+    assert_eq!(s["accounting"]["records"], 0);
+}
+
+#[test]
+fn mbox_maildir_and_stdin() {
+    // The bounce is the second message of the mbox; its line is where that message starts.
+    let recs = scan("dsn/mailbox.mbox", &[]);
+    assert_eq!(recs.len(), 1);
+    assert_eq!(recs[0]["recipient"], "ivan@example.com");
+    assert!(recs[0]["line"].as_u64().unwrap() > 1);
+    let out = run(&["report", "--format", "json", fixture("dsn/mailbox.mbox").to_str().unwrap()]);
+    let s: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(s["inputs"]["messages"], 2);
+    assert_eq!(s["accounting"]["failures"], 1);
+    assert_eq!(s["accounting"]["not_failures"], 1);
+    // A maildir: cur/ and new/ are read.
+    let recs = scan("dsn/maildir", &[]);
+    let mut rcpts: Vec<&str> = recs.iter().map(|r| r["recipient"].as_str().unwrap()).collect();
+    rcpts.sort();
+    assert_eq!(rcpts, ["erin@example.com", "grace@example.com"]);
+    // One message on standard input, as from a .forward pipe.
+    let out = common::output(
+        common::bouncer()
+            .args(["scan", "--format", "jsonl"])
+            .stdin(std::fs::File::open(fixture("dsn/exim.eml")).unwrap()),
+    );
+    let recs = jsonl(&out);
+    assert_eq!(recs.len(), 1);
+    assert_eq!(recs[0]["source"], "-");
+    assert_eq!(recs[0]["recipient"], "erin@example.com");
+}
+
+#[test]
+fn emails_and_logs_mix_in_one_run() {
+    let out = run(&[
+        "report",
+        "--format",
+        "json",
+        "--year",
+        "2026",
+        fixture("postfix/mail.log").to_str().unwrap(),
+        fixture("dsn").to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let s: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert!(s["by_format"]["postfix"].as_u64().unwrap() > 0);
+    assert!(s["by_format"]["dsn"].as_u64().unwrap() >= 8);
+    let i = &s["inputs"];
+    let a = &s["accounting"];
+    let lhs = i["lines"].as_u64().unwrap() + i["messages"].as_u64().unwrap();
+    let rhs: u64 = ["failures", "not_failures", "unparsed", "filtered"]
+        .iter()
+        .map(|k| a[*k].as_u64().unwrap())
+        .sum();
+    assert_eq!(lhs, rhs, "every line and message is accounted for: {s}");
+}
