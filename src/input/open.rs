@@ -127,7 +127,17 @@ pub fn open(src: &Source) -> io::Result<Opened> {
         Compression::Xz => Box::new(liblzma::read::XzDecoder::new_multi_decoder(joined)),
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(joined)?),
     };
-    let (head, early_error) = read_head_lenient(&mut decoded, HEAD)?;
+    let (mut head, mut early_error) = read_head_lenient(&mut decoded, HEAD)?;
+    // UTF-16 text (Windows PowerShell's `>` and EXO report downloads): decoded to UTF-8 here, so
+    // every reader sees UTF-8.
+    if let Some(le) = utf16_of(&head) {
+        let rest: Box<dyn Read + Send> = match early_error.take() {
+            Some(e) => Box::new(Failed(Some(e))),
+            None => decoded,
+        };
+        decoded = Box::new(Utf16Reader::new(rewind(head, rest), le));
+        (head, early_error) = read_head_lenient(&mut decoded, HEAD)?;
+    }
     let kind = sniff(&head);
     let rest: Box<dyn Read + Send> = match early_error {
         Some(e) => Box::new(Failed(Some(e))),
@@ -141,6 +151,104 @@ pub fn open(src: &Source) -> io::Result<Opened> {
         mtime,
         head,
     })
+}
+
+/// UTF-16 by its byte-order mark, or (without one) by text whose every other byte is NUL:
+/// `Some(true)` little-endian, `Some(false)` big-endian.
+fn utf16_of(head: &[u8]) -> Option<bool> {
+    if head.starts_with(&[0xff, 0xfe]) {
+        return Some(true);
+    }
+    if head.starts_with(&[0xfe, 0xff]) {
+        return Some(false);
+    }
+    let sample = &head[..head.len().min(512) & !1];
+    if sample.len() < 16 {
+        return None;
+    }
+    let (even, odd): (Vec<u8>, Vec<u8>) = sample.chunks(2).map(|p| (p[0], p[1])).unzip();
+    let text = |b: &[u8]| {
+        b.iter()
+            .all(|&c| c == b'\t' || c == b'\n' || c == b'\r' || (0x20..0x7f).contains(&c))
+    };
+    let nul = |b: &[u8]| b.iter().all(|&c| c == 0);
+    if text(&even) && nul(&odd) {
+        Some(true)
+    } else if nul(&even) && text(&odd) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// A UTF-16 stream read as UTF-8 (a byte-order mark is dropped; unpaired surrogates become
+/// U+FFFD; an odd last byte is dropped).
+struct Utf16Reader<R> {
+    inner: R,
+    little: bool,
+    pending: Vec<u8>,
+    out: Vec<u8>,
+    pos: usize,
+    started: bool,
+}
+
+impl<R: Read> Utf16Reader<R> {
+    fn new(inner: R, little: bool) -> Self {
+        Utf16Reader {
+            inner,
+            little,
+            pending: Vec::new(),
+            out: Vec::new(),
+            pos: 0,
+            started: false,
+        }
+    }
+}
+
+impl<R: Read> Read for Utf16Reader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.out.len() {
+            let mut chunk = [0u8; 16 * 1024];
+            let n = self.inner.read(&mut chunk)?;
+            if n == 0 {
+                return Ok(0);
+            }
+            self.pending.extend_from_slice(&chunk[..n]);
+            // Keep a trailing odd byte, and a trailing high surrogate, for the next read.
+            let mut units: Vec<u16> = self
+                .pending
+                .chunks_exact(2)
+                .map(|p| {
+                    if self.little {
+                        u16::from_le_bytes([p[0], p[1]])
+                    } else {
+                        u16::from_be_bytes([p[0], p[1]])
+                    }
+                })
+                .collect();
+            let mut keep = self.pending.len() % 2;
+            if units.last().is_some_and(|u| (0xd800..0xdc00).contains(u)) {
+                units.pop();
+                keep += 2;
+            }
+            if !self.started {
+                self.started = true;
+                if units.first() == Some(&0xfeff) {
+                    units.remove(0);
+                }
+            }
+            let rest = self.pending.split_off(self.pending.len() - keep);
+            self.pending = rest;
+            self.out.clear();
+            self.pos = 0;
+            let text: String = char::decode_utf16(units).map(|c| c.unwrap_or('\u{fffd}')).collect();
+            self.out.extend_from_slice(text.as_bytes());
+        }
+        let n = buf.len().min(self.out.len() - self.pos);
+        buf[..n].copy_from_slice(&self.out[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
 }
 
 /// Decide what the first bytes of a stream are.
@@ -178,12 +286,27 @@ fn contains_line_start(b: &[u8], needle: &[u8]) -> bool {
     b.starts_with(needle) || memchr::memmem::find(b, &[b"\n", needle].concat()).is_some()
 }
 
+/// A CSV header row of an Exchange export: every cell a column name (letters, digits, `-`, `_`,
+/// spaces; quoted or not), among them an event or status column and a recipient or message id
+/// column. (A JSON line, or a CSV of data rows, is not one.)
 fn is_exchange_csv_header(line: &[u8]) -> bool {
-    let l = line.to_ascii_lowercase();
-    let has = |s: &[u8]| memchr::memmem::find(&l, s).is_some();
-    (has(b"eventid") || has(b"event-id") || has(b"event id") || has(b"\"status\""))
-        && (has(b"recipient") || has(b"messageid") || has(b"message id") || has(b"messagetraceid"))
-        && l.contains(&b',')
+    let Ok(text) = std::str::from_utf8(line) else { return false };
+    let mut names = Vec::new();
+    for cell in text.split(',') {
+        let c = cell.trim();
+        let c = c.strip_prefix('"').and_then(|c| c.strip_suffix('"')).unwrap_or(c);
+        if c.is_empty()
+            || !c.starts_with(|ch: char| ch.is_ascii_alphabetic())
+            || !c.chars().all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '-' | '_' | ' '))
+        {
+            return false;
+        }
+        names.push(c.to_ascii_lowercase().replace(['-', '_', ' '], ""));
+    }
+    let has = |n: &str| names.iter().any(|x| x == n);
+    names.len() >= 3
+        && (has("eventid") || has("status") || has("recipientstatus"))
+        && (has("recipients") || has("recipientaddress") || has("messageid") || has("messagetraceid"))
 }
 
 /// More than a few NUL bytes, or many control bytes, in the first block.
@@ -281,5 +404,35 @@ mod tests {
         assert_eq!(sniff(&[0u8, 1, 2, 3, 0, 0, 0, 9, 0, 0, 0, 0]), Kind::Binary);
         assert_eq!(compression_of(&[0x1f, 0x8b, 8, 0]), Compression::Gzip);
         assert_eq!(compression_of(b"BZh9"), Compression::Bzip2);
+    }
+
+    #[test]
+    fn utf16_is_read_as_utf8() {
+        let text = "\u{feff}\"Timestamp\",\"EventId\",\"Recipients\"\r\n\"1/2/2024 3:04:05 PM\",\"FAIL\",\"zoë@example.com 😀\"\r\n";
+        for le in [true, false] {
+            let bytes: Vec<u8> = text
+                .encode_utf16()
+                .flat_map(|u| if le { u.to_le_bytes() } else { u.to_be_bytes() })
+                .collect();
+            assert_eq!(utf16_of(&bytes), Some(le));
+            let mut out = Vec::new();
+            // Tiny reads split surrogate pairs and code units across calls.
+            let mut r = Utf16Reader::new(std::io::Cursor::new(bytes), le);
+            let mut b = [0u8; 3];
+            loop {
+                let n = r.read(&mut b).unwrap();
+                if n == 0 {
+                    break;
+                }
+                out.extend_from_slice(&b[..n]);
+            }
+            assert_eq!(String::from_utf8(out).unwrap(), text.trim_start_matches('\u{feff}'));
+        }
+        let no_bom: Vec<u8> = "#Software: Microsoft Exchange Server\r\n"
+            .encode_utf16()
+            .flat_map(|u| u.to_le_bytes())
+            .collect();
+        assert_eq!(utf16_of(&no_bom), Some(true));
+        assert_eq!(utf16_of(b"plain ascii text of some length"), None);
     }
 }
