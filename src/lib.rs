@@ -13,6 +13,7 @@ pub mod input;
 pub mod parse;
 pub mod record;
 pub mod report;
+pub mod trace;
 pub mod when;
 
 pub use record::Record;

@@ -23,6 +23,8 @@ enum Command {
     Report(cmd::report::Args),
     /// Add up partial summaries (report --format json) into one
     Merge(cmd::merge::Args),
+    /// The whole story of a message or address: every line, the verdict, who refused it
+    Trace(cmd::trace::Args),
 }
 
 fn main() -> ExitCode {
@@ -31,6 +33,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => cmd::scan::run(args),
         Command::Report(args) => cmd::report::run(args),
         Command::Merge(args) => cmd::merge::run(args),
+        Command::Trace(args) => cmd::trace::run(args),
     };
     match result {
         Ok(code) => code,

@@ -4,3 +4,4 @@ pub mod common;
 pub mod merge;
 pub mod report;
 pub mod scan;
+pub mod trace;

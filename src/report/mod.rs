@@ -3,3 +3,4 @@
 pub mod records;
 pub mod summary;
 pub mod text;
+pub mod trace;
