@@ -36,6 +36,10 @@ impl Filter {
 /// Something that takes records as they come (a CSV/JSONL writer on stdout).
 pub trait RecordSink: Send {
     fn write(&mut self, r: &Record) -> io::Result<()>;
+    /// Push out what is buffered (after each batch when following a live log).
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// A line or message that looked like a failure but could not be read.

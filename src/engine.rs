@@ -349,3 +349,110 @@ pub fn run(
     });
     total
 }
+
+/// How `--follow` runs.
+pub struct Follow<'a> {
+    /// Start at the end of the file (only what is written from now on).
+    pub from_end: bool,
+    /// How often to look for new lines when there were none.
+    pub poll: std::time::Duration,
+    /// Set (by Ctrl-C) to end after the current look.
+    pub stop: &'a std::sync::atomic::AtomicBool,
+    /// Call `tick` with the summary so far this often.
+    pub every: Option<std::time::Duration>,
+}
+
+/// Read a growing syslog file like `tail -F` until `stop` is set: whole lines are parsed as they
+/// arrive and their records handed to `sink` (flushed after each batch), the queue-id state
+/// carried across batches and rotations (rename or copytruncate: line numbers start again).
+pub fn follow(
+    path: &std::path::Path,
+    how: &Follow<'_>,
+    opts: &Options,
+    sink: Option<&mut (dyn RecordSink + 'static)>,
+    mut tick: impl FnMut(&Summary),
+    mut messages: impl FnMut(&str),
+) -> RunResult {
+    use crate::input::follow::{Follower, Turn};
+    use std::sync::atomic::Ordering;
+    let settings = &opts.settings;
+    let mut out = Collector::new(&opts.filter, &opts.classifier, false);
+    out.sink = sink;
+    let name: Arc<str> = path.to_string_lossy().into();
+    let mut f = match Follower::open(path, how.from_end, settings.max_line_bytes) {
+        Ok(f) => f,
+        Err(e) => {
+            out.error(format!("{name}: {e}"));
+            for m in &out.messages {
+                messages(m);
+            }
+            return RunResult {
+                summary: out.summary,
+                ..Default::default()
+            };
+        }
+    };
+    out.summary.inputs.files += 1;
+    let rule = YearRule::new(std::time::SystemTime::now(), settings.year);
+    let mut carried = Carried::new(settings.max_queue_ids);
+    carried.new_stream();
+    let mut buf = Vec::with_capacity(1 << 20);
+    let mut last_tick = std::time::Instant::now();
+    let mut shown = 0;
+    loop {
+        buf.clear();
+        let turn = match f.look(&mut buf) {
+            Ok(t) => t,
+            Err(e) => {
+                out.error(format!("{name}: {e}"));
+                break;
+            }
+        };
+        if !buf.is_empty() {
+            let o = parse_chunk(&buf, &name, &rule, settings, &opts.filter, &opts.classifier, true);
+            carried.absorb(o, &mut out);
+            out.summary.postfix.deferred -= carried.take_deferred_overcount();
+            if let Some(s) = out.sink.as_deref_mut() {
+                if let Err(e) = s.flush() {
+                    out.sink_error = Some(e);
+                }
+            }
+        }
+        if turn != Turn::Same {
+            carried.new_stream();
+            let what = if turn == Turn::Rotated {
+                "rotated (a new file)"
+            } else {
+                "truncated"
+            };
+            out.messages.push(format!("note: {name}: {what}; reading it from the start"));
+        }
+        for m in &out.messages[shown..] {
+            messages(m);
+        }
+        shown = out.messages.len();
+        if out.stopped() {
+            break;
+        }
+        if let Some(every) = how.every {
+            if last_tick.elapsed() >= every {
+                tick(&out.summary);
+                last_tick = std::time::Instant::now();
+            }
+        }
+        if how.stop.load(Ordering::Relaxed) {
+            break;
+        }
+        if buf.is_empty() && turn == Turn::Same {
+            std::thread::sleep(how.poll);
+        }
+    }
+    for m in &out.messages[shown..] {
+        messages(m);
+    }
+    RunResult {
+        summary: out.summary,
+        unparsed: out.unparsed,
+        sink_error: out.sink_error,
+    }
+}

@@ -178,6 +178,43 @@ impl InputArgs {
             }
         });
         result.summary.inputs.errors += walk_errors.len() as u64;
+        self.finish(result)
+    }
+
+    /// `--follow`: read the one PATH as it grows until Ctrl-C (or SIGTERM); `tick` gets the
+    /// summary so far every `every`. Then the same ending as `execute`.
+    pub fn follow(
+        &self,
+        f: &FollowArgs,
+        every: Option<std::time::Duration>,
+        sink: Option<&mut (dyn RecordSink + 'static)>,
+        tick: impl FnMut(&bouncer::report::summary::Summary),
+    ) -> Result<(RunResult, ExitCode)> {
+        let path = match self.paths.as_slice() {
+            [p] if p != "-" => PathBuf::from(p),
+            _ => bail!("--follow reads exactly one log file (give its PATH; standard input cannot be followed)"),
+        };
+        let opts = self.options()?;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::Relaxed)).context("cannot catch Ctrl-C")?;
+        let how = engine::Follow {
+            from_end: f.from_end,
+            poll: std::time::Duration::from_millis(f.poll_ms.max(10)),
+            stop: &stop,
+            every,
+        };
+        let quiet = self.quiet;
+        let result = engine::follow(&path, &how, &opts, sink, tick, |m| {
+            if !quiet || m.starts_with("error") {
+                eprintln!("bouncer: {m}");
+            }
+        });
+        self.finish(result)
+    }
+
+    /// After a run: a failed output, --show-unparsed, --stats, the exit code.
+    fn finish(&self, result: RunResult) -> Result<(RunResult, ExitCode)> {
         if let Some(e) = &result.sink_error {
             if e.kind() != std::io::ErrorKind::BrokenPipe {
                 bail!("cannot write output: {e}");
@@ -203,6 +240,42 @@ impl InputArgs {
         };
         Ok((result, code))
     }
+}
+
+/// `--follow` and its companions, shared by `scan` and `report`.
+#[derive(clap::Args, Debug)]
+pub struct FollowArgs {
+    /// Keep reading the log file as it grows (like tail -F: survives rotation by rename and
+    /// copytruncate) until Ctrl-C, which ends with the final summary
+    #[arg(long)]
+    pub follow: bool,
+
+    /// With --follow: start at the end of the file (only lines written from now on)
+    #[arg(long, requires = "follow")]
+    pub from_end: bool,
+
+    /// With --follow: look for new lines this often when there were none (milliseconds)
+    #[arg(long, value_name = "MS", default_value_t = 250, requires = "follow", hide_short_help = true)]
+    pub poll_ms: u64,
+}
+
+/// A duration: a number with s, m or h (seconds when bare): `60s`, `5m`, `1h`.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, 's')) => (&t[..i], 1u64),
+        Some((i, 'm')) => (&t[..i], 60),
+        Some((i, 'h')) => (&t[..i], 3600),
+        _ => (t, 1),
+    };
+    let n: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration (e.g. 30s, 5m, 1h)"))?;
+    if !(n > 0.0 && n.is_finite()) {
+        return Err(format!("`{s}` must be more than zero"));
+    }
+    Ok(std::time::Duration::from_secs_f64(n * mult as f64))
 }
 
 /// A size in bytes: a number with an optional K, M or G suffix (powers of 1024).

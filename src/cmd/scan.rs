@@ -5,11 +5,14 @@
 //!   --format csv|jsonl|table   (default: table on a terminal, csv otherwise)
 //!   -o, --output FILE          write there instead of standard output
 //!   --raw                      CSV without formula neutralisation
+//!   --follow [--from-end]      keep reading FILE as it grows (tail -F), rows as they come;
+//!                              Ctrl-C ends with a one-line summary on stderr
 //!   plus the input options shared with `report` (see common.rs): --since, --until, --only,
 //!   --direction, --year, --rules, --threads, --stats, ...
 
-use super::common::{finish_write, output, InputArgs};
+use super::common::{finish_write, output, FollowArgs, InputArgs};
 use anyhow::Result;
+use bouncer::collect::RecordSink;
 use bouncer::report::records::{write_table, CsvSink, JsonlSink, RecordFormat};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -32,38 +35,57 @@ pub struct Args {
     /// with = + - @ tab or CR get a leading ' by default)
     #[arg(long)]
     pub raw: bool,
+
+    #[command(flatten)]
+    pub follow: FollowArgs,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
-    let format = args.format.unwrap_or(if args.output.is_none() && std::io::stdout().is_terminal() {
-        RecordFormat::Table
-    } else {
-        RecordFormat::Csv
-    });
+    let following = args.follow.follow;
+    let format = match args.format {
+        Some(RecordFormat::Table) if following => {
+            anyhow::bail!("--follow writes rows as they come: use --format csv or jsonl (a table needs them all)")
+        }
+        Some(f) => f,
+        None if !following && args.output.is_none() && std::io::stdout().is_terminal() => RecordFormat::Table,
+        None => RecordFormat::Csv,
+    };
     let w = output(args.output.as_ref())?;
-    let code = match format {
-        RecordFormat::Csv => {
-            let mut sink = CsvSink::new(w, args.raw);
-            let (_, code) = args.input.execute(Some(&mut sink))?;
-            finish_write(sink.flush())?;
-            code
+    // Run into a streaming sink: the whole inputs, or the followed file until Ctrl-C.
+    let go = |sink: &mut (dyn RecordSink + 'static)| -> Result<ExitCode> {
+        let (result, code) = if following {
+            args.input.follow(&args.follow, None, Some(sink), |_| {})?
+        } else {
+            args.input.execute(Some(sink))?
+        };
+        finish_write(sink.flush())?;
+        if following && !args.input.quiet {
+            let s = &result.summary;
+            let n = |k: &str| s.by_bounce_type.get(k).copied().unwrap_or(0);
+            eprintln!(
+                "bouncer: followed {}: {} lines, {} records ({} hard, {} soft), {} unparsed",
+                args.input.paths[0],
+                s.inputs.lines,
+                s.accounting.records,
+                n("hard"),
+                n("soft"),
+                s.accounting.unparsed
+            );
         }
-        RecordFormat::Jsonl => {
-            let mut sink = JsonlSink::new(w);
-            let (_, code) = args.input.execute(Some(&mut sink))?;
-            finish_write(sink.flush())?;
-            code
-        }
+        Ok(code)
+    };
+    match format {
+        RecordFormat::Csv => go(&mut CsvSink::new(w, args.raw)),
+        RecordFormat::Jsonl => go(&mut JsonlSink::new(w)),
         RecordFormat::Table => {
             let mut rows = Collect(Vec::new());
             let (_, code) = args.input.execute(Some(&mut rows))?;
             let mut w = w;
             finish_write(write_table(&mut w, &rows.0))?;
             finish_write(w.flush())?;
-            code
+            Ok(code)
         }
-    };
-    Ok(code)
+    }
 }
 
 /// Keeps records for the table, which needs them all to size its columns.

@@ -1,7 +1,7 @@
-//! Input: walk paths, decompress by magic bytes, sniff the format, split into lines.
+//! Input: walk paths, decompress by magic bytes, sniff the format, split into chunks; follow a growing log.
 
 pub mod chunks;
-pub mod lines;
+pub mod follow;
 pub mod open;
 pub mod walk;
 

@@ -63,11 +63,6 @@ impl<W: Write> CsvSink<W> {
         }
         Ok(())
     }
-
-    pub fn flush(&mut self) -> io::Result<()> {
-        self.header()?;
-        self.w.flush()
-    }
 }
 
 impl<W: Write + Send> RecordSink for CsvSink<W> {
@@ -85,6 +80,11 @@ impl<W: Write + Send> RecordSink for CsvSink<W> {
             other => io::Error::other(format!("{other:?}")),
         })
     }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.header()?;
+        self.w.flush()
+    }
 }
 
 pub struct JsonlSink<W: Write> {
@@ -95,16 +95,16 @@ impl<W: Write> JsonlSink<W> {
     pub fn new(w: W) -> Self {
         JsonlSink { w }
     }
-
-    pub fn flush(&mut self) -> io::Result<()> {
-        self.w.flush()
-    }
 }
 
 impl<W: Write + Send> RecordSink for JsonlSink<W> {
     fn write(&mut self, r: &Record) -> io::Result<()> {
         serde_json::to_writer(&mut self.w, r).map_err(io::Error::from)?;
         self.w.write_all(b"\n")
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.w.flush()
     }
 }
 
