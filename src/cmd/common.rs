@@ -65,8 +65,8 @@ pub struct InputArgs {
     #[arg(long, short = 'j', value_name = "N")]
     pub threads: Option<usize>,
 
-    /// Lines longer than this are cut (the rest of the line is skipped)
-    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
+    /// Lines longer than this are cut (the rest of the line is skipped): bytes, or 64K, 1M, ...
+    #[arg(long, value_name = "SIZE", default_value = "1M", value_parser = parse_size)]
     pub max_line_bytes: usize,
 
     /// Queue ids kept open for correlation before the oldest are evicted (and counted)
@@ -77,8 +77,9 @@ pub struct InputArgs {
     #[arg(long, value_name = "SIZE", default_value = "4M", value_parser = parse_size)]
     pub chunk_size: usize,
 
-    /// Email messages larger than this are read only up to it
-    #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
+    /// Email messages larger than this are read only up to it (the rest is skipped while
+    /// streaming): bytes, or 1M, 64M, ...
+    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size)]
     pub max_message_bytes: usize,
 
     /// Also list messages that are not bounces (auto-replies, abuse reports) with reason
@@ -141,7 +142,8 @@ impl InputArgs {
         })
     }
 
-    /// The chains to read; stdin when no path is given and stdin is not a terminal.
+    /// The chains to read (stdin when no path is given and stdin is not a terminal), and the
+    /// walk's messages (`error: ...` for a lost input, `warning: ...` for an entry skipped).
     pub fn chains(&self) -> Result<(Vec<Chain>, Vec<String>)> {
         let mut paths = self.paths.clone();
         if paths.is_empty() {
@@ -151,10 +153,7 @@ impl InputArgs {
             paths.push("-".into());
         }
         let (chains, errors) = input::expand(&paths);
-        Ok((
-            chains,
-            errors.into_iter().map(|e| format!("error: {}: {}", e.path, e.message)).collect(),
-        ))
+        Ok((chains, errors.into_iter().map(|e| e.to_string()).collect()))
     }
 
     fn setup_threads(&self) {
@@ -167,17 +166,18 @@ impl InputArgs {
     pub fn execute(&self, sink: Option<&mut (dyn RecordSink + 'static)>) -> Result<(RunResult, ExitCode)> {
         self.setup_threads();
         let opts = self.options()?;
-        let (chains, walk_errors) = self.chains()?;
-        for e in &walk_errors {
-            eprintln!("bouncer: {e}");
-        }
+        let (chains, walk_messages) = self.chains()?;
         let quiet = self.quiet;
-        let mut result = engine::run(&chains, &opts, sink, |m| {
+        let say = |m: &str| {
             if !quiet || m.starts_with("error") {
                 eprintln!("bouncer: {m}");
             }
-        });
-        result.summary.inputs.errors += walk_errors.len() as u64;
+        };
+        walk_messages.iter().for_each(|m| say(m));
+        let mut result = engine::run(&chains, &opts, sink, say);
+        let lost = walk_messages.iter().filter(|m| m.starts_with("error")).count() as u64;
+        result.summary.inputs.errors += lost;
+        result.summary.inputs.skipped += walk_messages.len() as u64 - lost;
         self.finish(result)
     }
 

@@ -62,7 +62,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Query::Text(args.query.clone())
     };
     let t = trace(&chains, &query, &opts, args.input.year);
-    for e in walk_errors.iter().chain(t.errors.iter()) {
+    for m in &walk_errors {
+        if !args.input.quiet || m.starts_with("error") {
+            eprintln!("bouncer: {m}");
+        }
+    }
+    let walk_errors: Vec<_> = walk_errors.iter().filter(|m| m.starts_with("error")).collect();
+    for e in &t.errors {
         let e = e.strip_prefix("error: ").unwrap_or(e);
         eprintln!("bouncer: error: {e}");
     }

@@ -28,11 +28,43 @@ pub struct Chain {
     pub sources: Vec<Source>,
 }
 
-/// A path that could not be walked.
+/// A path that could not be walked (an error: an input lost), or an entry left out on purpose
+/// (a warning: a symlink, FIFO, socket or device met inside a directory).
 #[derive(Debug)]
 pub struct WalkError {
     pub path: String,
     pub message: String,
+    pub warning: bool,
+}
+
+impl std::fmt::Display for WalkError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = if self.warning { "warning" } else { "error" };
+        write!(f, "{kind}: {}: {}", self.path, self.message)
+    }
+}
+
+/// Why a directory entry that is not a regular file is not read. Symlinks are not followed
+/// (a loop or a link out of the tree would be read forever or twice); a FIFO would block the
+/// run until something writes to it. Named on the command line, both are read.
+fn skipped_kind(t: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "skipped: a FIFO (name it on the command line to read it)";
+        }
+        if t.is_socket() {
+            return "skipped: a socket";
+        }
+        if t.is_block_device() || t.is_char_device() {
+            return "skipped: a device";
+        }
+    }
+    if t.is_symlink() {
+        return "skipped: a symbolic link (not followed inside directories; name it to read it)";
+    }
+    "skipped: not a regular file"
 }
 
 const COMPRESSED: [&str; 6] = [".gz", ".bz2", ".xz", ".zst", ".zstd", ".lzma"];
@@ -80,16 +112,23 @@ pub fn expand(paths: &[String]) -> (Vec<Chain>, Vec<WalkError>) {
             Err(e) => errors.push(WalkError {
                 path: p.clone(),
                 message: e.to_string(),
+                warning: false,
             }),
             Ok(m) if m.is_dir() => {
                 let walker = walkdir::WalkDir::new(path).follow_links(false).sort_by_file_name();
                 for entry in walker {
                     match entry {
                         Ok(e) if e.file_type().is_file() => files.push(Source::File(e.into_path())),
-                        Ok(_) => {}
+                        Ok(e) if e.file_type().is_dir() => {}
+                        Ok(e) => errors.push(WalkError {
+                            path: e.path().display().to_string(),
+                            message: skipped_kind(e.file_type()).to_string(),
+                            warning: true,
+                        }),
                         Err(e) => errors.push(WalkError {
                             path: e.path().map(|p| p.display().to_string()).unwrap_or_else(|| p.clone()),
                             message: e.io_error().map(|io| io.to_string()).unwrap_or_else(|| e.to_string()),
+                            warning: false,
                         }),
                     }
                 }
