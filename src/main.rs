@@ -2,7 +2,7 @@
 
 mod cmd;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;
 
 /// Reads mail server logs and bounce messages and reports every failed delivery: who bounced,
@@ -25,6 +25,10 @@ enum Command {
     Merge(cmd::merge::Args),
     /// The whole story of a message or address: every line, the verdict, who refused it
     Trace(cmd::trace::Args),
+    /// Shell completions (bash, zsh, fish, powershell, elvish) on standard output
+    Completions(cmd::completions::Args),
+    /// The manual page (roff) on standard output, or pages for every subcommand into DIR
+    Man(cmd::man::Args),
 }
 
 fn main() -> ExitCode {
@@ -34,6 +38,8 @@ fn main() -> ExitCode {
         Command::Report(args) => cmd::report::run(args),
         Command::Merge(args) => cmd::merge::run(args),
         Command::Trace(args) => cmd::trace::run(args),
+        Command::Completions(args) => cmd::completions::run(args, Cli::command()),
+        Command::Man(args) => cmd::man::run(args, Cli::command()),
     };
     match result {
         Ok(code) => code,

@@ -174,7 +174,9 @@ impl InputArgs {
             }
         };
         walk_messages.iter().for_each(|m| say(m));
-        let mut result = engine::run(&chains, &opts, sink, say);
+        let bar = Progress::start(&chains, quiet);
+        let mut result = engine::run(&chains, &opts, sink, |m| bar.suspend(|| say(m)));
+        bar.finish();
         let lost = walk_messages.iter().filter(|m| m.starts_with("error")).count() as u64;
         result.summary.inputs.errors += lost;
         result.summary.inputs.skipped += walk_messages.len() as u64 - lost;
@@ -239,6 +241,63 @@ impl InputArgs {
             ExitCode::SUCCESS
         };
         Ok((result, code))
+    }
+}
+
+/// A progress bar on stderr for long runs (over 64 MiB of input files), only when stderr is a
+/// terminal and not --quiet: bytes of the files read against their sizes, with the rate and
+/// the time left. It polls a counter the input layer keeps, so reading pays one atomic add.
+struct Progress(Option<(indicatif::ProgressBar, std::thread::JoinHandle<()>)>);
+
+impl Progress {
+    fn start(chains: &[Chain], quiet: bool) -> Progress {
+        use bouncer::input::open::FILE_BYTES_READ;
+        use std::sync::atomic::Ordering;
+        let total: u64 = chains
+            .iter()
+            .flat_map(|c| &c.sources)
+            .filter_map(|s| match s {
+                input::Source::File(p) => std::fs::metadata(p).ok().map(|m| m.len()),
+                input::Source::Stdin => None,
+            })
+            .sum();
+        // BOUNCER_PROGRESS_MIN_BYTES lowers the threshold (the tests use it on small fixtures).
+        let min = std::env::var("BOUNCER_PROGRESS_MIN_BYTES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(64 << 20);
+        if quiet || total < min || !std::io::stderr().is_terminal() {
+            return Progress(None);
+        }
+        let bar = indicatif::ProgressBar::new(total);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        let start = FILE_BYTES_READ.load(Ordering::Relaxed);
+        let b = bar.clone();
+        let poll = std::thread::spawn(move || {
+            while !b.is_finished() {
+                b.set_position(FILE_BYTES_READ.load(Ordering::Relaxed) - start);
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        });
+        Progress(Some((bar, poll)))
+    }
+
+    /// Print a message without tearing the bar.
+    fn suspend(&self, f: impl FnOnce()) {
+        match &self.0 {
+            Some((bar, _)) => bar.suspend(f),
+            None => f(),
+        }
+    }
+
+    fn finish(self) {
+        if let Some((bar, poll)) = self.0 {
+            bar.finish_and_clear();
+            let _ = poll.join();
+        }
     }
 }
 

@@ -1,6 +1,8 @@
 //! Subcommands, one file each, and the options they share.
 
 pub mod common;
+pub mod completions;
+pub mod man;
 pub mod merge;
 pub mod report;
 pub mod scan;

@@ -103,6 +103,21 @@ fn rewind<R: Read>(head: Vec<u8>, rest: R) -> Rewound<R> {
     Cursor::new(head).chain(rest)
 }
 
+/// Bytes read from input files so far, process-wide (before decompression): what a progress
+/// bar shows against the files' sizes.
+pub static FILE_BYTES_READ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// A file that adds what is read from it to `FILE_BYTES_READ`.
+struct Counted(File);
+
+impl Read for Counted {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.0.read(buf)?;
+        FILE_BYTES_READ.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
 /// Open a source, undo its compression and sniff its kind.
 pub fn open(src: &Source) -> io::Result<Opened> {
     let (raw, mtime): (Box<dyn Read + Send>, SystemTime) = match src {
@@ -113,7 +128,7 @@ pub fn open(src: &Source) -> io::Result<Opened> {
             if meta.is_dir() {
                 return Err(io::Error::other("is a directory"));
             }
-            (Box::new(f), meta.modified().unwrap_or_else(|_| SystemTime::now()))
+            (Box::new(Counted(f)), meta.modified().unwrap_or_else(|_| SystemTime::now()))
         }
     };
     let mut raw = raw;

@@ -1,0 +1,86 @@
+//! The shell around the tool: completions, the manual page, the progress bar.
+
+mod common;
+
+use common::{bouncer, fixture, output, run, stderr, stdout};
+
+#[test]
+fn completions_for_every_shell_name_the_subcommands() {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let out = run(&["completions", shell]);
+        assert_eq!(out.status.code(), Some(0), "{shell}: {}", stderr(&out));
+        let text = stdout(&out);
+        for sub in ["scan", "report", "trace", "merge"] {
+            assert!(text.contains(sub), "{shell} completion names {sub}");
+        }
+        assert!(text.contains("--follow"), "{shell} completion knows --follow");
+    }
+    // The bash script is valid bash.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("bouncer.bash");
+    std::fs::write(&p, run(&["completions", "bash"]).stdout).unwrap();
+    if let Ok(st) = std::process::Command::new("bash").arg("-n").arg(&p).status() {
+        assert!(st.success(), "bash -n accepts the completion script");
+    }
+    let out = run(&["completions", "tcsh"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("bash"), "names the shells known: {}", stderr(&out));
+}
+
+#[test]
+fn man_pages() {
+    let out = run(&["man"]);
+    assert_eq!(out.status.code(), Some(0));
+    let page = stdout(&out);
+    assert!(page.contains(".TH bouncer 1"), "{page}");
+    assert!(page.contains("scan") && page.contains("report") && page.contains("trace"));
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&["man", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for name in [
+        "bouncer.1",
+        "bouncer-scan.1",
+        "bouncer-report.1",
+        "bouncer-trace.1",
+        "bouncer-merge.1",
+    ] {
+        let text = std::fs::read_to_string(dir.path().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(text.contains(".SH"), "{name}");
+    }
+    let scan = std::fs::read_to_string(dir.path().join("bouncer-scan.1")).unwrap();
+    assert!(scan.contains("since") && scan.contains("follow"), "the scan page lists its options");
+}
+
+#[test]
+fn progress_bar_only_on_a_terminal() {
+    let log = fixture("postfix/mail.log");
+    // Not a terminal (the test's pipe): no bar, stderr stays empty.
+    let out = output(
+        bouncer()
+            .env("BOUNCER_PROGRESS_MIN_BYTES", "1")
+            .args(["report", "--year", "2026", log.to_str().unwrap()]),
+    );
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+    // On a terminal (util-linux `script` gives the command a pty): a bar that reaches the total.
+    let cmd = format!("{} report --year 2026 {} > /dev/null", common::bin(), log.display());
+    let Ok(out) = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env("BOUNCER_PROGRESS_MIN_BYTES", "1")
+        .output()
+    else {
+        eprintln!("skipped: `script` (util-linux) is not installed; no pty to show the bar on");
+        return;
+    };
+    let tty = String::from_utf8_lossy(&out.stdout);
+    let size = std::fs::metadata(&log).unwrap().len();
+    assert!(
+        tty.contains(&format!("/{size} B")) || tty.contains("KiB"),
+        "a bar with the total: {tty:?}"
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &format!("{cmd} --quiet"), "/dev/null"])
+        .env("BOUNCER_PROGRESS_MIN_BYTES", "1")
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(" B/"), "--quiet: no bar");
+}
