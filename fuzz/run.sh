@@ -8,7 +8,7 @@ set -eu
 cd "$(dirname "$0")"
 secs=${1:-600}
 [ $# -gt 0 ] && shift
-targets=${*:-postfix exchange dsn mailbox classify}
+targets=${*:-postfix exchange dsn mailbox classify explain}
 work=${FUZZ_DIR:-/tmp/bouncer-fuzz}
 tdir=${CARGO_TARGET_DIR:-$work/target}
 triple=$(rustc -vV | sed -n 's/^host: //p')
@@ -22,6 +22,7 @@ seeds() {
     exchange) find ../fixtures/exchange -type f ;;
     dsn|mailbox) find ../fixtures/dsn -type f ;;
     classify) find ../fixtures -name '*.log' -type f ;;
+    explain) find ../fixtures/postfix -name "*.log" -type f ;;
   esac
 }
 for t in $targets; do

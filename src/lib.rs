@@ -9,6 +9,7 @@
 pub mod classify;
 pub mod collect;
 pub mod engine;
+pub mod explain;
 pub mod input;
 pub mod parse;
 pub mod record;

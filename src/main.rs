@@ -25,6 +25,8 @@ enum Command {
     Merge(cmd::merge::Args),
     /// The whole story of a message or address: every line, the verdict, who refused it
     Trace(cmd::trace::Args),
+    /// What a reply code (550), an enhanced status (5.7.26) or a server's answer means, and what to do
+    Explain(cmd::explain::Args),
     /// Shell completions (bash, zsh, fish, powershell, elvish) on standard output
     Completions(cmd::completions::Args),
     /// The manual page (roff) on standard output, or pages for every subcommand into DIR
@@ -38,6 +40,7 @@ fn main() -> ExitCode {
         Command::Report(args) => cmd::report::run(args),
         Command::Merge(args) => cmd::merge::run(args),
         Command::Trace(args) => cmd::trace::run(args),
+        Command::Explain(args) => cmd::explain::run(args),
         Command::Completions(args) => cmd::completions::run(args, Cli::command()),
         Command::Man(args) => cmd::man::run(args, Cli::command()),
     };

@@ -2,6 +2,7 @@
 
 pub mod common;
 pub mod completions;
+pub mod explain;
 pub mod man;
 pub mod merge;
 pub mod report;
