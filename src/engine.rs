@@ -17,6 +17,8 @@ pub struct Options {
     pub settings: Settings,
     pub filter: Filter,
     pub classifier: Classifier,
+    /// `--state`: resume syslog files where the last run stopped.
+    pub resume: Option<crate::input::state::Resume>,
 }
 
 impl Default for Options {
@@ -25,6 +27,7 @@ impl Default for Options {
             settings: Settings::default(),
             filter: Filter::default(),
             classifier: Classifier::builtin(),
+            resume: None,
         }
     }
 }
@@ -77,7 +80,28 @@ fn read_source(src: &Source, opts: &Options, carried: &mut Carried, out: &mut Co
         }
         Kind::Syslog => {
             let rule = YearRule::new(opened.mtime, settings.year);
-            read_log(opened.reader, &name, &rule, opts, carried, out)
+            carried.new_stream();
+            match (&opts.resume, src) {
+                (Some(resume), Source::File(path)) => {
+                    let compressed = opened.compression != input::open::Compression::None;
+                    match resume.window(path, opened.reader, &opened.head, compressed) {
+                        Err(e) => Err(e),
+                        Ok(mut w) => {
+                            if let Some(n) = w.note.take() {
+                                out.messages.push(format!("note: {n}"));
+                            }
+                            carried.lines = w.lines_before;
+                            let reader = std::mem::replace(&mut w.reader, Box::new(std::io::empty()));
+                            let r = read_log(reader, &name, &rule, opts, carried, out);
+                            if r.is_ok() {
+                                resume.done(&w, carried.lines);
+                            }
+                            r
+                        }
+                    }
+                }
+                _ => read_log(opened.reader, &name, &rule, opts, carried, out),
+            }
         }
         Kind::Email => dsn::read_stream(&mut opened.reader, &name, &settings, out),
         Kind::ExchangeLog => exchange::read_stream(exchange::Layout::TrackingLog, &mut opened.reader, &name, &settings, out),
@@ -103,7 +127,6 @@ fn read_log(
     let settings = &opts.settings;
     let limit = (rayon::current_num_threads() * 2).max(2);
     let keep = out.keep || out.sink.is_some();
-    carried.new_stream();
     if rayon::current_num_threads() == 1 {
         return read_log_serial(reader, name, rule, opts, carried, out);
     }

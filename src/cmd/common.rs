@@ -98,6 +98,11 @@ pub struct InputArgs {
     /// Print nothing on stderr but errors
     #[arg(long, short = 'q')]
     pub quiet: bool,
+
+    /// Remember how far each log file was read in FILE and read only what is new next time
+    /// (follows logrotate's renames, compression and copytruncate; see docs/cron.md)
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
 }
 
 impl InputArgs {
@@ -139,6 +144,7 @@ impl InputArgs {
                 }),
             },
             classifier,
+            resume: None,
         })
     }
 
@@ -164,8 +170,23 @@ impl InputArgs {
 
     /// Run the engine with this sink; print errors, warnings and stats; the exit code.
     pub fn execute(&self, sink: Option<&mut (dyn RecordSink + 'static)>) -> Result<(RunResult, ExitCode)> {
+        self.execute_then(sink, |_| Ok(()))
+    }
+
+    /// `execute`, then `deliver` the result (write the report); with --state, the new state is
+    /// saved only after the records were flushed and `deliver` succeeded, so a failed write
+    /// never marks lines as read.
+    pub fn execute_then(
+        &self,
+        mut sink: Option<&mut (dyn RecordSink + 'static)>,
+        deliver: impl FnOnce(&RunResult) -> Result<()>,
+    ) -> Result<(RunResult, ExitCode)> {
         self.setup_threads();
-        let opts = self.options()?;
+        let mut opts = self.options()?;
+        if let Some(p) = &self.state {
+            let old = input::state::State::load(p).map_err(anyhow::Error::msg)?;
+            opts.resume = Some(input::state::Resume::new(old));
+        }
         let (chains, walk_messages) = self.chains()?;
         let quiet = self.quiet;
         let say = |m: &str| {
@@ -175,12 +196,27 @@ impl InputArgs {
         };
         walk_messages.iter().for_each(|m| say(m));
         let bar = Progress::start(&chains, quiet);
-        let mut result = engine::run(&chains, &opts, sink, |m| bar.suspend(|| say(m)));
+        let mut result = engine::run(&chains, &opts, sink.as_deref_mut(), |m| bar.suspend(|| say(m)));
         bar.finish();
         let lost = walk_messages.iter().filter(|m| m.starts_with("error")).count() as u64;
         result.summary.inputs.errors += lost;
         result.summary.inputs.skipped += walk_messages.len() as u64 - lost;
-        self.finish(result)
+        if let Some(s) = sink {
+            if let Err(e) = s.flush() {
+                result.sink_error.get_or_insert(e);
+            }
+        }
+        let (result, code) = self.finish(result)?;
+        deliver(&result)?;
+        if let (Some(p), Some(resume)) = (&self.state, opts.resume.take()) {
+            if result.sink_error.is_none() {
+                resume
+                    .finish()
+                    .save(p)
+                    .with_context(|| format!("cannot write state file {}", p.display()))?;
+            }
+        }
+        Ok((result, code))
     }
 
     /// `--follow`: read the one PATH as it grows until Ctrl-C (or SIGTERM); `tick` gets the
@@ -192,6 +228,9 @@ impl InputArgs {
         sink: Option<&mut (dyn RecordSink + 'static)>,
         tick: impl FnMut(&bouncer::report::summary::Summary),
     ) -> Result<(RunResult, ExitCode)> {
+        if self.state.is_some() {
+            bail!("--state is for runs that end (cron); --follow reads as the log grows");
+        }
         let path = match self.paths.as_slice() {
             [p] if p != "-" => PathBuf::from(p),
             _ => bail!("--follow reads exactly one log file (give its PATH; standard input cannot be followed)"),

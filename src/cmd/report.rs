@@ -43,7 +43,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let mut w = output(args.output.as_ref())?;
-    let (result, code) = if args.follow.follow {
+    let (_, code) = if args.follow.follow {
         let (format, top) = (args.format, args.top);
         let mut failed = None;
         let r = args.input.follow(&args.follow, args.every, None, |s| {
@@ -60,12 +60,17 @@ pub fn run(args: Args) -> Result<ExitCode> {
         if let Some(e) = failed {
             finish_write(Err(e))?;
         }
+        let text = render(&r.0.summary, args.format, args.top)?;
+        finish_write(w.write_all(text.as_bytes()))?;
+        finish_write(w.flush())?;
         r
     } else {
-        args.input.execute(None)?
+        // The report is written before --state is saved: a failed write reads the lines again.
+        args.input.execute_then(None, |result| {
+            let text = render(&result.summary, args.format, args.top)?;
+            finish_write(w.write_all(text.as_bytes()))?;
+            finish_write(w.flush())
+        })?
     };
-    let text = render(&result.summary, args.format, args.top)?;
-    finish_write(w.write_all(text.as_bytes()))?;
-    finish_write(w.flush())?;
     Ok(code)
 }

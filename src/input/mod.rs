@@ -3,6 +3,7 @@
 pub mod chunks;
 pub mod follow;
 pub mod open;
+pub mod state;
 pub mod walk;
 
 pub use open::{open, Kind, Opened};
