@@ -81,8 +81,14 @@ pub fn rfc3339(t: &DateTime<FixedOffset>) -> String {
 
 /// A time a user typed: RFC 3339, `YYYY-MM-DD[ HH:MM[:SS]]` (local), `now`, `today`,
 /// `yesterday`, or a relative `-24h` / `-7d` / `-30m` / `-90s` back from now.
+/// "Now" is the clock, or `$BOUNCER_NOW` (RFC 3339) when set: to re-run last night's cron job
+/// as it ran, and for tests of `yesterday` around midnight.
 pub fn parse_user_time(text: &str) -> Result<DateTime<FixedOffset>, String> {
-    parse_user_time_at(text, Local::now().fixed_offset())
+    let now = match std::env::var("BOUNCER_NOW") {
+        Ok(v) => DateTime::parse_from_rfc3339(v.trim()).map_err(|e| format!("BOUNCER_NOW=`{v}` is not RFC 3339: {e}"))?,
+        Err(_) => Local::now().fixed_offset(),
+    };
+    parse_user_time_at(text, now)
 }
 
 pub fn parse_user_time_at(text: &str, now: DateTime<FixedOffset>) -> Result<DateTime<FixedOffset>, String> {

@@ -84,3 +84,45 @@ fn progress_bar_only_on_a_terminal() {
         .unwrap();
     assert!(!String::from_utf8_lossy(&out.stdout).contains(" B/"), "--quiet: no bar");
 }
+
+#[test]
+fn table_colours_only_on_a_terminal_and_never_with_no_color() {
+    let log = fixture("postfix/mail.log");
+    let p = log.to_str().unwrap();
+    let table = |extra: &[&str]| stdout(&run(&[&["scan", "--format", "table", "--year", "2026"][..], extra, &[p]].concat()));
+    // A pipe: plain text, aligned.
+    let plain = table(&[]);
+    assert!(!plain.contains('\x1b'), "{plain}");
+    let head = plain.lines().next().unwrap();
+    let row = plain.lines().nth(1).unwrap();
+    assert!(head.starts_with("TIME ") && head.contains("REMOTE HOST"));
+    assert_eq!(head.find("TYPE"), row.find("hard"), "columns line up:\n{head}\n{row}");
+    // --color always: hard red, soft yellow, the head bold; --color never: plain.
+    let coloured = table(&["--color", "always"]);
+    assert!(coloured.contains("\x1b[31mhard\x1b[0m") && coloured.contains("\x1b[33msoft\x1b[0m"));
+    assert!(coloured.contains("\x1b[1mTIME\x1b[0m"));
+    assert_eq!(table(&["--color", "never"]), plain);
+    // Colours do not shift the columns: without the escapes it is the plain table.
+    let esc = regex::Regex::new("\x1b\\[[0-9;]*m").unwrap();
+    assert_eq!(esc.replace_all(&coloured, ""), plain);
+    // On a terminal (a pty from util-linux `script`): colour, unless NO_COLOR is set.
+    let cmd = format!("{} scan --year 2026 {p}", common::bin());
+    let pty = |no_color: Option<&str>| -> Option<String> {
+        let mut c = std::process::Command::new("script");
+        c.args(["-qec", &cmd, "/dev/null"]).env("TZ", "UTC").env_remove("NO_COLOR");
+        if let Some(v) = no_color {
+            c.env("NO_COLOR", v);
+        }
+        c.output().ok().map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+    };
+    let Some(tty) = pty(None) else {
+        eprintln!("skipped: `script` (util-linux) is not installed; no pty for the colour check");
+        return;
+    };
+    assert!(tty.contains("\x1b[31mhard"), "a terminal gets the table in colour: {tty:?}");
+    let tty = pty(Some("1")).unwrap();
+    assert!(
+        tty.contains("REMOTE HOST") && !tty.contains("\x1b["),
+        "NO_COLOR=1: no colour: {tty:?}"
+    );
+}

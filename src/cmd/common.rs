@@ -36,11 +36,11 @@ pub struct InputArgs {
 
     /// Only failures at or after this time: RFC 3339, YYYY-MM-DD[ HH:MM[:SS]], today,
     /// yesterday, or -24h / -7d back from now
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     pub since: Option<String>,
 
     /// Only failures before this time (same forms as --since)
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     pub until: Option<String>,
 
     /// Only hard (permanent) or soft (transient) failures
@@ -407,5 +407,25 @@ pub fn finish_write(r: std::io::Result<()>) -> Result<()> {
     match r {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other.context("cannot write output"),
+    }
+}
+
+/// `--color WHEN`, as ripgrep and ls have it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorWhen {
+    /// Colour or not: `always` and `never` say so; `auto` colours a terminal unless the
+    /// environment has a non-empty NO_COLOR (https://no-color.org).
+    pub fn enabled(self, terminal: bool) -> bool {
+        match self {
+            ColorWhen::Always => true,
+            ColorWhen::Never => false,
+            ColorWhen::Auto => terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        }
     }
 }

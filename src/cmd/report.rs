@@ -2,8 +2,9 @@
 //!
 //! Usage: bouncer report [OPTIONS] [PATH]...
 //!
-//!   --format text|markdown|json|jsonl   (default: text; json/jsonl: the mergeable summary,
-//!                                 see docs/summary-schema.md and `bouncer merge`)
+//!   --format text|markdown|html|json|jsonl   (default: text; html: one self-contained page
+//!                                 with charts; json/jsonl: the mergeable summary, see
+//!                                 docs/summary-schema.md and `bouncer merge`)
 //!   --top N                       rows per table (default 10; json maps are always complete)
 //!   -o, --output FILE             write there instead of standard output
 //!   --follow [--every 60s]        keep reading FILE as it grows (tail -F), print the summary so

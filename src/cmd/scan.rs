@@ -5,12 +5,13 @@
 //!   --format csv|jsonl|table   (default: table on a terminal, csv otherwise)
 //!   -o, --output FILE          write there instead of standard output
 //!   --raw                      CSV without formula neutralisation
+//!   --color auto|always|never  colour the table (auto: a terminal without NO_COLOR)
 //!   --follow [--from-end]      keep reading FILE as it grows (tail -F), rows as they come;
 //!                              Ctrl-C ends with a one-line summary on stderr
 //!   plus the input options shared with `report` (see common.rs): --since, --until, --only,
 //!   --direction, --year, --rules, --threads, --stats, ...
 
-use super::common::{finish_write, output, FollowArgs, InputArgs};
+use super::common::{finish_write, output, ColorWhen, FollowArgs, InputArgs};
 use anyhow::Result;
 use bouncer::collect::RecordSink;
 use bouncer::report::records::{write_table, CsvSink, JsonlSink, RecordFormat};
@@ -30,6 +31,11 @@ pub struct Args {
     /// Write to FILE instead of standard output
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    /// When to colour the table: auto (standard output is a terminal and NO_COLOR is not set),
+    /// always, never
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
+    pub color: ColorWhen,
 
     /// Do not neutralise CSV cells that a spreadsheet would run as formulas (cells starting
     /// with = + - @ tab or CR get a leading ' by default)
@@ -81,7 +87,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
             let mut rows = Collect(Vec::new());
             let (_, code) = args.input.execute(Some(&mut rows))?;
             let mut w = w;
-            finish_write(write_table(&mut w, &rows.0))?;
+            let colour = args.color.enabled(args.output.is_none() && std::io::stdout().is_terminal());
+            finish_write(write_table(&mut w, &rows.0, colour))?;
             finish_write(w.flush())?;
             Ok(code)
         }

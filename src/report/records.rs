@@ -132,36 +132,46 @@ fn cut(s: &str, max: usize) -> String {
     }
 }
 
-/// Write records as aligned columns (widths from the records themselves).
-pub fn write_table(w: &mut dyn Write, records: &[Record]) -> io::Result<()> {
-    let rows: Vec<Vec<String>> = records
-        .iter()
-        .map(|r| {
-            let v = r.values();
-            TABLE.iter().map(|(_, i, max)| cut(&v[*i], *max)).collect()
-        })
-        .collect();
-    let mut widths: Vec<usize> = TABLE.iter().map(|(t, _, _)| t.len()).collect();
-    for row in &rows {
-        for (i, cell) in row.iter().enumerate() {
-            widths[i] = widths[i].max(cell.chars().count());
+/// Write records as aligned columns (widths from the records themselves), borderless like
+/// `ls -l`. With `colour`, the head is bold and the type, code and status of hard bounces are
+/// red, of soft ones yellow (the cells' text has already been made terminal-safe).
+pub fn write_table(w: &mut dyn Write, records: &[Record], colour: bool) -> io::Result<()> {
+    use comfy_table::{presets::NOTHING, CellAlignment, ContentArrangement, Table};
+    let paint = |text: String, style: &console::Style| -> String {
+        if colour && !text.is_empty() {
+            style.apply_to(text).force_styling(true).to_string()
+        } else {
+            text
         }
-    }
-    let line = |cells: &[String]| -> String {
-        let mut s = String::new();
-        for (i, c) in cells.iter().enumerate() {
-            if i + 1 == cells.len() {
-                s.push_str(c);
-            } else {
-                s.push_str(c);
-                s.push_str(&" ".repeat(widths[i] - c.chars().count() + 2));
-            }
-        }
-        s.trim_end().to_string()
     };
-    writeln!(w, "{}", line(&TABLE.iter().map(|(t, _, _)| t.to_string()).collect::<Vec<_>>()))?;
-    for row in &rows {
-        writeln!(w, "{}", line(row))?;
+    let (bold, red, yellow) = (
+        console::Style::new().bold(),
+        console::Style::new().red(),
+        console::Style::new().yellow(),
+    );
+    let mut t = Table::new();
+    t.load_style(NOTHING).set_content_arrangement(ContentArrangement::Disabled);
+    t.set_header(TABLE.iter().map(|(title, _, _)| paint(title.to_string(), &bold)));
+    for r in records {
+        let v = r.values();
+        let style = match r.bounce_type {
+            Some(crate::record::BounceType::Hard) => Some(&red),
+            Some(crate::record::BounceType::Soft) => Some(&yellow),
+            None => None,
+        };
+        t.add_row(TABLE.iter().map(|(title, i, max)| {
+            let cell = cut(&v[*i], *max);
+            match style {
+                Some(st) if matches!(*title, "TYPE" | "CODE" | "STATUS") => paint(cell, st),
+                _ => cell,
+            }
+        }));
+    }
+    for c in t.column_iter_mut() {
+        c.set_padding((0, 2)).set_cell_alignment(CellAlignment::Left);
+    }
+    for line in t.lines() {
+        writeln!(w, "{}", line.trim_end())?;
     }
     Ok(())
 }

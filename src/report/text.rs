@@ -10,6 +10,8 @@ use std::fmt::Write as _;
 pub enum ReportFormat {
     Text,
     Markdown,
+    /// One self-contained HTML page with charts (inline SVG) and sortable tables
+    Html,
     /// The mergeable summary, pretty-printed
     Json,
     /// The mergeable summary on one line (for streams of partial summaries)
@@ -21,6 +23,7 @@ pub fn render(s: &crate::report::summary::Summary, format: ReportFormat, top: us
     Ok(match format {
         ReportFormat::Text => render_text(s, top),
         ReportFormat::Markdown => render_markdown(s, top),
+        ReportFormat::Html => crate::report::html::render_html(s, top),
         ReportFormat::Json => serde_json::to_string_pretty(s)? + "\n",
         ReportFormat::Jsonl => serde_json::to_string(s)? + "\n",
     })
@@ -28,15 +31,15 @@ pub fn render(s: &crate::report::summary::Summary, format: ReportFormat, top: us
 
 /// A table to render: a title, column heads (first column left-aligned, the rest right-aligned
 /// unless told) and rows.
-struct Table {
-    title: String,
-    heads: Vec<&'static str>,
-    left: Vec<bool>,
-    rows: Vec<Vec<String>>,
-    note: Option<String>,
+pub(crate) struct Table {
+    pub(crate) title: String,
+    pub(crate) heads: Vec<&'static str>,
+    pub(crate) left: Vec<bool>,
+    pub(crate) rows: Vec<Vec<String>>,
+    pub(crate) note: Option<String>,
 }
 
-fn thousands(n: u64) -> String {
+pub(crate) fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
@@ -73,7 +76,7 @@ fn count_table(title: &str, head: &'static str, map: &Counts, n: usize, total: u
     }
 }
 
-fn tables(s: &Summary, n: usize) -> Vec<Table> {
+pub(crate) fn tables(s: &Summary, n: usize) -> Vec<Table> {
     let failures = s.accounting.records;
     let mut out = Vec::new();
     if !s.postfix.is_empty() {
