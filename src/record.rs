@@ -82,6 +82,15 @@ pub enum BounceType {
 }
 
 impl BounceType {
+    /// The type a reader gives by the action alone: delayed is soft, anything else hard.
+    pub fn of_action(action: Action) -> BounceType {
+        if action == Action::Delayed {
+            BounceType::Soft
+        } else {
+            BounceType::Hard
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             BounceType::Hard => "hard",
@@ -94,6 +103,16 @@ impl fmt::Display for BounceType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// What the responding server said, as a reader finds it: who answered, the codes, the command.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Answer {
+    pub remote_host: String,
+    pub remote_ip: String,
+    pub reply_code: String,
+    pub status: String,
+    pub smtp_command: String,
 }
 
 /// One failed recipient. Field order is the output contract (JSONL keys, CSV columns).
@@ -133,6 +152,26 @@ pub struct Record {
 }
 
 impl Record {
+    /// Fill the answer's fields.
+    pub fn set_answer(&mut self, a: Answer) {
+        self.remote_host = a.remote_host;
+        self.remote_ip = a.remote_ip;
+        self.reply_code = a.reply_code;
+        self.status = a.status;
+        self.smtp_command = a.smtp_command;
+    }
+
+    /// The answer's fields, copied.
+    pub fn answer(&self) -> Answer {
+        Answer {
+            remote_host: self.remote_host.clone(),
+            remote_ip: self.remote_ip.clone(),
+            reply_code: self.reply_code.clone(),
+            status: self.status.clone(),
+            smtp_command: self.smtp_command.clone(),
+        }
+    }
+
     pub const COLUMNS: [&'static str; 21] = [
         "timestamp",
         "source",

@@ -189,10 +189,7 @@ fn to_record(f: Found, extra: &Extra, source: &Arc<str>, line: u64) -> Record {
     r.remote_ip = f.remote_ip;
     r.reporting_mta = f.reporting_mta;
     r.diagnostic = f.diagnostic;
-    r.bounce_type = Some(match action {
-        Action::Delayed => BounceType::Soft,
-        _ => BounceType::Hard,
-    });
+    r.bounce_type = Some(BounceType::of_action(action));
     r
 }
 

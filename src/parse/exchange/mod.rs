@@ -275,11 +275,7 @@ fn row_to_records(
         } else {
             action
         };
-        r.bounce_type = Some(if r.action == Action::Delayed {
-            BounceType::Soft
-        } else {
-            BounceType::Hard
-        });
+        r.bounce_type = Some(BounceType::of_action(r.action));
         records.push(r);
     }
     out.failure(records, when.as_ref());
@@ -313,11 +309,7 @@ fn summary_report_row(
         r.message_id = cols.get(row, MESSAGE_ID).trim_matches(|c| c == '<' || c == '>').to_string();
         r.sender = sender_of(cols.get(row, SENDER));
         r.recipient = addr.trim().to_string();
-        r.bounce_type = Some(if action == Action::Delayed {
-            BounceType::Soft
-        } else {
-            BounceType::Hard
-        });
+        r.bounce_type = Some(BounceType::of_action(action));
         records.push(r);
     }
     if records.is_empty() {

@@ -312,14 +312,7 @@ fn cleanup_reject<'a>(qid: &'a [u8], noqueue: bool, r: &'a [u8]) -> Event<'a> {
 }
 
 /// The fields of a failure that the text and relay give.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Answer {
-    pub remote_host: String,
-    pub remote_ip: String,
-    pub reply_code: String,
-    pub status: String,
-    pub smtp_command: String,
-}
+pub use crate::record::Answer;
 
 /// A host name fit for `remote_host`: not `unknown`, not empty, not an IP address.
 fn host_name(name: &[u8]) -> String {

@@ -16,7 +16,7 @@ use crate::classify::{bounce_type_of_codes, Classifier};
 use crate::collect::{Collector, Filter, Unparsed};
 use crate::parse::bytes::{find, text};
 use crate::parse::syslog;
-use crate::record::{Action, BounceType, Direction, Format, Record};
+use crate::record::{Action, Answer, BounceType, Direction, Format, Record};
 use crate::report::summary::PostfixTotals;
 use crate::when::{resolve, rfc3339, YearRule};
 use chrono::{DateTime, FixedOffset};
@@ -34,11 +34,7 @@ type When = Option<DateTime<FixedOffset>>;
 struct Pending {
     recipient: String,
     orig_to: String,
-    remote_host: String,
-    remote_ip: String,
-    reply_code: String,
-    status: String,
-    smtp_command: String,
+    answer: Answer,
     diagnostic: String,
 }
 
@@ -277,17 +273,9 @@ impl ChunkParser {
                 rec.queue_id = text(d.qid);
                 rec.recipient = d.to.map(text).unwrap_or_default();
                 rec.original_recipient = d.orig_to.map(text).unwrap_or_default();
-                rec.remote_host = answer.remote_host;
-                rec.remote_ip = answer.remote_ip;
-                rec.reply_code = answer.reply_code;
-                rec.status = answer.status;
-                rec.smtp_command = answer.smtp_command;
+                rec.set_answer(answer);
                 rec.diagnostic = text(d.text);
-                rec.bounce_type = Some(if action == Action::Delayed {
-                    BounceType::Soft
-                } else {
-                    BounceType::Hard
-                });
+                rec.bounce_type = Some(BounceType::of_action(action));
                 let in_window = out.in_window(t.as_ref());
                 let key: Key = self.key.clone().into_boxed_slice();
                 let entry = self.entry();
@@ -304,11 +292,7 @@ impl ChunkParser {
                     entry.update_pending(Pending {
                         recipient: rec.recipient.clone(),
                         orig_to: rec.original_recipient.clone(),
-                        remote_host: rec.remote_host.clone(),
-                        remote_ip: rec.remote_ip.clone(),
-                        reply_code: rec.reply_code.clone(),
-                        status: rec.status.clone(),
-                        smtp_command: rec.smtp_command.clone(),
+                        answer: rec.answer(),
                         diagnostic: rec.diagnostic.clone(),
                     });
                 } else {
@@ -377,11 +361,7 @@ impl ChunkParser {
                 rec.queue_id = r.qid.map(text).unwrap_or_default();
                 rec.sender = r.from.map(text).unwrap_or_default();
                 rec.recipient = r.to.map(text).unwrap_or_default();
-                rec.remote_host = answer.remote_host;
-                rec.remote_ip = answer.remote_ip;
-                rec.reply_code = answer.reply_code;
-                rec.status = answer.status;
-                rec.smtp_command = answer.smtp_command;
+                rec.set_answer(answer);
                 rec.diagnostic = text(r.text);
                 rec.bounce_type = bounce_type_of_codes(&rec.reply_code, &rec.status);
                 if out.in_window(t.as_ref()) {
@@ -445,11 +425,7 @@ fn expiry_records(base: &Record, pending: Vec<Pending>) -> Vec<Record> {
             let mut r = base.clone();
             r.recipient = p.recipient;
             r.original_recipient = p.orig_to;
-            r.remote_host = p.remote_host;
-            r.remote_ip = p.remote_ip;
-            r.reply_code = p.reply_code;
-            r.status = p.status;
-            r.smtp_command = p.smtp_command;
+            r.set_answer(p.answer);
             r.diagnostic = p.diagnostic;
             r
         })
@@ -646,7 +622,10 @@ mod tests {
     fn overlay_matches_a_serial_pass() {
         let p = |r: &str, code: &str| Pending {
             recipient: r.into(),
-            reply_code: code.into(),
+            answer: Answer {
+                reply_code: code.into(),
+                ..Answer::default()
+            },
             ..Pending::default()
         };
         // before: a, b pending; the chunk delivers b, defers a again and c.
