@@ -126,6 +126,17 @@ fn text_bounces_of_each_family_name_the_server_that_answered() {
             ("remote_ip", "192.0.2.200"),
         ],
     );
+    // A Google Groups refusal, in German: no code, no status; the family says "rejected".
+    let group = one("dsn/googlegroups.eml");
+    check(
+        &group,
+        &[
+            ("recipient", "birdwatchers@googlegroups.example"),
+            ("reason", "rejected"),
+            ("suppress", "false"),
+            ("message_id", "count-2026@example.net"),
+        ],
+    );
     for r in [&exim, &qmail, &postfix, &exchange, &gmail] {
         assert_eq!(r["format"], "dsn");
         assert_eq!(r["bounce_type"], "hard");

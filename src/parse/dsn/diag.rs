@@ -151,6 +151,9 @@ static COMMANDS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
             "",
         ),
         (r"(?i)\((data|rcpt|mail)\)", ""),
+        // qmail: "192.0.2.1 does not like recipient." / "... does not like sender."
+        (r"(?i)does not like recipient", "RCPT"),
+        (r"(?i)does not like sender", "MAIL"),
         (r"(?i)initial server greeting|upon connection|on connect", "CONN"),
     ]
     .iter()

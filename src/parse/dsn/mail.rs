@@ -184,6 +184,7 @@ impl Mail {
                 .trim_end_matches('>')
                 .to_string(),
             sender,
+            reason_hint: super::text::family(self).map(|f| f.reason).unwrap_or(""),
         }
     }
 

@@ -113,7 +113,7 @@ fn finish(msg: &[u8], line: u64, cut: bool, source: &Arc<str>, settings: &Settin
                 .into_iter()
                 .map(|f| {
                     let mut r = to_record(f, &extra, source, line);
-                    settle_reason(&mut r, out.classifier);
+                    settle_reason(&mut r, extra.reason_hint, out.classifier);
                     r
                 })
                 .collect();
@@ -133,24 +133,33 @@ fn finish(msg: &[u8], line: u64, cut: bool, source: &Arc<str>, settings: &Settin
 }
 
 /// The reason of a bounce record: the shared classifier's answer, read the way bounce
-/// processors read bounces (Sisimai's conventions): a permanent failure with a temporary code
-/// is a message that timed out in the queue; "user unknown" said after the recipient was
-/// accepted (at DATA, or without RCPT and a 5.1.x status) is a filter; an error to MAIL FROM
-/// is a rejection of the sender.
-fn settle_reason(r: &mut Record, c: &crate::classify::Classifier) {
-    let mut reason = c.reason(r.action, &r.diagnostic, &r.status);
+/// processors read bounces (Sisimai's conventions): what the text says wins, also for a message
+/// that timed out in the queue (a full mailbox retried until expiry is `mailboxfull`); only a
+/// time-out with nothing more specific (or a network error) is `expired`. "User unknown" not
+/// said at RCPT nor with a 5.1.x status is `filtered` when status or wording say a filter
+/// refused; a refusal of MAIL FROM is a rejection of the sender. `hint` is the family's reason when the text names none.
+fn settle_reason(r: &mut Record, hint: &str, c: &crate::classify::Classifier) {
+    let mut reason = c.reason(Action::Failed, &r.diagnostic, &r.status);
     let temporary = r.status.starts_with('4') || (r.status.is_empty() && r.reply_code.starts_with('4'));
-    if r.action == Action::Failed && temporary {
+    if reason == "undefined" && !hint.is_empty() {
+        reason = hint.to_string();
+    }
+    if r.action == Action::Expired || (r.action == Action::Failed && temporary) {
         match reason.as_str() {
-            "networkerror" | "undefined" => reason = "expired".into(),
+            "undefined" | "networkerror" => reason = "expired".into(),
             "hostunknown" => reason = "networkerror".into(),
             _ => {}
         }
     }
     if reason == "userunknown" && r.smtp_command != "RCPT" && !r.status.starts_with("5.1.") && !r.status.starts_with("4.1.") {
-        reason = "filtered".into();
+        // Not refused at RCPT, no "bad mailbox" status: a filter's refusal when the status says
+        // mailbox (x.2.x) or policy (x.7.x), or when the text is the filters' wording.
+        let subject = r.status.get(1..3).unwrap_or("");
+        if subject == ".2" || subject == ".7" || FILTER_WORDING.is_match(&r.diagnostic) {
+            reason = "filtered".into();
+        }
     }
-    if r.smtp_command == "MAIL" && matches!(reason.as_str(), "userunknown" | "filtered" | "undefined") {
+    if r.smtp_command == "MAIL" && matches!(reason.as_str(), "userunknown" | "filtered" | "undefined" | "hostunknown") {
         reason = "rejected".into();
     }
     if reason == "expired" && r.action == Action::Failed {
@@ -159,11 +168,19 @@ fn settle_reason(r: &mut Record, c: &crate::classify::Classifier) {
     r.reason = reason;
 }
 
+/// How recipients' filters word a refusal: "550 : User unknown" (no address: au/ezweb),
+/// "Unknown user" (docomo and many filtering gateways), as against a mailbox's "User unknown".
+static FILTER_WORDING: std::sync::LazyLock<regex::Regex> =
+    std::sync::LazyLock::new(|| regex::Regex::new(r"(?i)\b[45]\d\d:?\s+:\s*user unknown|\bunknown user\b").expect("regex"));
+
 /// Fields of the message around the recipients.
 #[derive(Clone, Debug, Default)]
 pub struct Extra {
     pub message_id: String,
     pub sender: String,
+    /// The reason the bounce's family implies when its text names none (Google Groups: the
+    /// group refused the poster).
+    pub reason_hint: &'static str,
 }
 
 /// What a message turned out to be.
@@ -324,6 +341,42 @@ impl<'r> Lines<'r> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The reason settle_reason gives a record with these fields.
+    fn settled(action: Action, status: &str, command: &str, diagnostic: &str, hint: &str) -> (String, Action) {
+        let mut r = Record::new(Format::Dsn, Direction::Outbound, action, "t".into(), 1);
+        r.status = status.into();
+        r.smtp_command = command.into();
+        r.diagnostic = diagnostic.into();
+        settle_reason(&mut r, hint, &crate::classify::Classifier::builtin());
+        (r.reason, r.action)
+    }
+
+    #[test]
+    fn reasons_read_as_bounce_processors_read_them() {
+        let f = Action::Failed;
+        let reason = |st: &str, cmd: &str, d: &str| settled(f, st, cmd, d, "").0;
+        // A mailbox's "User unknown" vs a filter's wording or status.
+        assert_eq!(reason("5.0.0", "", "550 <a@example.jp>: User unknown"), "userunknown");
+        assert_eq!(reason("5.0.0", "", "550 : User unknown"), "filtered");
+        assert_eq!(reason("5.2.0", "", "550 Unknown user a@example.jp"), "filtered");
+        assert_eq!(reason("5.2.1", "", "550 5.2.1 <a@example.jp>... User Unknown"), "filtered");
+        assert_eq!(reason("5.2.1", "RCPT", "550 5.2.1 <a@example.jp>... User Unknown"), "userunknown");
+        assert_eq!(reason("5.1.1", "DATA", "550 5.1.1 <a@example.jp>... User Unknown"), "userunknown");
+        // At MAIL FROM it is the sender that was refused.
+        assert_eq!(reason("5.1.0", "MAIL", "553 5.1.0 sender.example does not exist"), "rejected");
+        // A message that timed out: what the text says wins; a time-out alone is expired.
+        let (r, a) = settled(Action::Expired, "4.2.2", "", "450 4.2.2 Mailbox Full; message will be retried", "");
+        assert_eq!((r.as_str(), a), ("mailboxfull", Action::Expired));
+        assert_eq!(
+            settled(f, "4.4.1", "", "connect to mx.example.jp: Connection timed out", "").0,
+            "expired"
+        );
+        assert_eq!(settled(f, "4.4.1", "", "", "").1, Action::Expired);
+        // The family's hint only when the text names nothing.
+        assert_eq!(settled(f, "", "", "the group may not exist", "rejected").0, "rejected");
+        assert_eq!(settled(f, "", "", "mailbox is full", "rejected").0, "mailboxfull");
+    }
 
     fn all_lines(input: &[u8]) -> Vec<String> {
         let mut r: &[u8] = input;

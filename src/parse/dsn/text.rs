@@ -19,6 +19,8 @@ pub struct Family {
     pub start: &'static [&'static str],
     /// The block ends at the first line holding one of these (beside the common [`END`] markers).
     pub end: &'static [&'static str],
+    /// The reason when the text names none ("" for none).
+    pub reason: &'static str,
 }
 
 /// Detection order matters: the more specific signatures first.
@@ -38,6 +40,7 @@ pub const FAMILIES: &[Family] = &[
             "could not be delivered to",
         ],
         end: &["original message headers", "the mts-id of the original message"],
+        reason: "",
     },
     Family {
         name: "exim",
@@ -56,6 +59,7 @@ pub const FAMILIES: &[Family] = &[
             "------ this is a copy of your message",
             "--- the header of the original message",
         ],
+        reason: "",
     },
     Family {
         name: "qmail",
@@ -69,6 +73,7 @@ pub const FAMILIES: &[Family] = &[
             "--- below this line is a copy of the message",
             "--- enclosed are the original headers",
         ],
+        reason: "",
     },
     Family {
         name: "sendmail",
@@ -84,12 +89,21 @@ pub const FAMILIES: &[Family] = &[
             "----- message header follows",
             "----- returned message follows",
         ],
+        reason: "",
     },
     Family {
         name: "postfix",
         detect: &["this is the postfix program", "this is the mail system at host"],
         start: &["the postfix program", "could not be delivered to one or more recipients"],
         end: &[],
+        reason: "",
+    },
+    Family {
+        name: "googlegroups",
+        detect: &["groups.google.com/support"],
+        start: &[],
+        end: &[],
+        reason: "rejected",
     },
     Family {
         name: "gmail",
@@ -100,12 +114,14 @@ pub const FAMILIES: &[Family] = &[
         ],
         start: &["delivery to the following recipient"],
         end: &["----- original message -----"],
+        reason: "",
     },
     Family {
         name: "dragonfly",
         detect: &["this is the dragonfly mail agent"],
         start: &["there was an error delivering your mail"],
         end: &["message headers follow"],
+        reason: "",
     },
     Family {
         name: "opensmtpd",
@@ -115,6 +131,7 @@ pub const FAMILIES: &[Family] = &[
         ],
         start: &["the following list of recipients"],
         end: &["below is a copy of the original message"],
+        reason: "",
     },
 ];
 
@@ -467,20 +484,27 @@ fn block_action(blk: &str) -> Action {
 pub fn complete(found: &mut [Found], mail: &Mail) {
     if found
         .iter()
-        .all(|f| !f.reply_code.is_empty() && !f.remote_host.is_empty() && !f.diagnostic.is_empty())
+        .all(|f| !f.reply_code.is_empty() && !f.remote_host.is_empty() && !f.diagnostic.is_empty() && !f.smtp_command.is_empty())
     {
         return;
     }
     let fam = family(mail);
     let blk = block(&mail.text, fam);
     let lower = blk.to_ascii_lowercase();
+    let starts: Vec<usize> = found
+        .iter()
+        .filter(|f| !f.recipient.is_empty())
+        .filter_map(|f| lower.find(&f.recipient))
+        .collect();
     for f in found.iter_mut() {
         if f.recipient.is_empty() {
             continue;
         }
         let Some(at) = lower.find(&f.recipient) else { continue };
-        // The stretch: from the address to the next blank line pair or 1200 bytes.
-        let mut end = (at + 1200).min(blk.len());
+        // The stretch: from the address to the next recipient's, the next blank line pair or
+        // 1200 bytes.
+        let next = starts.iter().copied().filter(|&p| p > at).min().unwrap_or(blk.len());
+        let mut end = (at + 1200).min(next);
         while !blk.is_char_boundary(end) {
             end -= 1;
         }
@@ -508,6 +532,10 @@ pub fn complete(found: &mut [Found], mail: &Mail) {
         }
         if f.smtp_command.is_empty() {
             f.smtp_command = diag::command(seg);
+        }
+        if f.smtp_command.is_empty() && lower[..at].trim_end_matches(['<', ' ']).ends_with("rcpt to:") {
+            // A session transcript: ">>> RCPT TO:<address>" then the answer.
+            f.smtp_command = "RCPT".into();
         }
     }
 }
