@@ -19,8 +19,20 @@ pub fn addresses(text: &str) -> impl Iterator<Item = (usize, String)> + '_ {
     let b = text.as_bytes();
     memchr::memchr_iter(b'@', b).filter_map(move |at| {
         let mut s = at;
-        while s > 0 && is_local_char(b[s - 1]) {
-            s -= 1;
+        if at > 1 && b[at - 1] == b'"' {
+            // A quoted local part (RFC 5321 quoted-string): `"a..b"@example.org`, kept quoted.
+            let from = at.saturating_sub(66);
+            if let Some(q) = b[from..at - 1].iter().rposition(|&c| c == b'"') {
+                let inner = &b[from + q + 1..at - 1];
+                if !inner.is_empty() && inner.iter().all(|&c| c > b' ' && c != b'"' && c != b'<' && c != b'>') {
+                    s = from + q;
+                }
+            }
+        }
+        if s == at {
+            while s > 0 && is_local_char(b[s - 1]) {
+                s -= 1;
+            }
         }
         // A local part does not start or end with a dot.
         while s < at && matches!(b[s], b'.' | b'\'' | b'=' | b'/') {
@@ -48,6 +60,9 @@ pub fn addresses(text: &str) -> impl Iterator<Item = (usize, String)> + '_ {
 /// The first enhanced status code `x.y.z` in a text that is not part of an IP address or a
 /// version number, with its offset.
 pub fn status(text: &str) -> Option<(usize, String)> {
+    // A failure's status: the first 4.x.x or 5.x.x; a 2.x.x (an accepted step of a transcript)
+    // only when there is nothing else.
+    let mut success = None;
     let b = text.as_bytes();
     for (i, &c) in b.iter().enumerate() {
         if !matches!(c, b'2' | b'4' | b'5') {
@@ -62,30 +77,40 @@ pub fn status(text: &str) -> Option<(usize, String)> {
             if b.get(end) == Some(&b'.') && b.get(end + 1).is_some_and(u8::is_ascii_digit) {
                 continue;
             }
-            return Some((i, String::from_utf8_lossy(s).into_owned()));
+            let found = (i, String::from_utf8_lossy(s).into_owned());
+            if c != b'2' {
+                return Some(found);
+            }
+            success.get_or_insert(found);
         }
     }
-    None
+    success
 }
 
 static CODE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"(?m)(?:^|[\s:;(\[<>=#'"])([245][0-9][0-9])(?:[ \-:\]]|$)"#).expect("code regex"));
+    LazyLock::new(|| Regex::new(r#"(?m)(?:^|[\s:;(\[<>=#'"])([245][0-9][0-9])(?:[ \-:\],]|$)"#).expect("code regex"));
 
-/// The SMTP reply code of a text: the first one followed by a status code, else the first one.
+/// The SMTP reply code of a text: the first 4xx/5xx followed by a status code, else the first
+/// 4xx/5xx, else the first code (a 2xx of a transcript only when there is nothing else).
 pub fn reply_code(text: &str) -> Option<(usize, String)> {
     let mut first: Option<(usize, String)> = None;
+    let mut first_error: Option<(usize, String)> = None;
     for c in CODE.captures_iter(text) {
         let Some(m) = c.get(1) else { continue };
+        let error = !m.as_str().starts_with('2');
         let after = &text[m.end()..];
         let after = after.trim_start_matches([' ', '-', '#', ':']);
-        if status_at(after.as_bytes()).is_some() {
+        if error && status_at(after.as_bytes()).is_some() {
             return Some((m.start(), m.as_str().to_string()));
+        }
+        if error && first_error.is_none() {
+            first_error = Some((m.start(), m.as_str().to_string()));
         }
         if first.is_none() {
             first = Some((m.start(), m.as_str().to_string()));
         }
     }
-    first
+    first_error.or(first)
 }
 
 /// Patterns that name the host that answered. Group 1 is the name (or address); group 2, when
@@ -234,6 +259,23 @@ mod tests {
             remote_host("Remote-MTA: dns; mx.example.com"),
             ("mx.example.com".into(), String::new())
         );
+    }
+
+    #[test]
+    fn failure_codes_before_success_codes() {
+        let t = "Out: 250 2.1.5 Ok In: DATA Out: 451 4.3.0 Error: queue file write error";
+        assert_eq!(status(t).unwrap().1, "4.3.0");
+        assert_eq!(reply_code(t).unwrap().1, "451");
+        assert_eq!(status("250 2.0.0 queued").unwrap().1, "2.0.0");
+        assert_eq!(reply_code("ERROR_CODE :550, ERROR_CODE :5.1.1").unwrap().1, "550");
+    }
+
+    #[test]
+    fn quoted_local_parts_stay_quoted() {
+        let a: Vec<String> = addresses("550 5.1.1 <\"neko..nyaan.\"@example.org>... User Unknown").map(|x| x.1).collect();
+        assert_eq!(a, vec!["\"neko..nyaan.\"@example.org".to_string()]);
+        let a: Vec<String> = addresses("say \"hi\" to bob@example.org").map(|x| x.1).collect();
+        assert_eq!(a, vec!["bob@example.org".to_string()]);
     }
 
     #[test]

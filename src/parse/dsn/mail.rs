@@ -34,6 +34,8 @@ pub struct Mail {
     pub original: Original,
     /// The Content-Type of the message, lower-cased, e.g. `multipart/report; report-type=...`.
     pub content_type: String,
+    /// An attached message that is itself a delivery report (multipart/report), raw.
+    pub attached_report: Option<Vec<u8>>,
 }
 
 /// A mail-parser date as a chrono one.
@@ -137,6 +139,12 @@ impl Mail {
                     }
                 }
                 PartType::Message(inner) => {
+                    let report = inner.content_type().is_some_and(|c| {
+                        c.ctype().eq_ignore_ascii_case("multipart") && c.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report"))
+                    });
+                    if report && self.attached_report.is_none() {
+                        self.attached_report = Some(inner.raw_message().to_vec());
+                    }
                     if self.original.message_id.is_empty() && self.original.from.is_empty() {
                         self.original = Original {
                             message_id: inner.message_id().unwrap_or("").to_string(),

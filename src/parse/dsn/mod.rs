@@ -173,6 +173,32 @@ fn settle_reason(r: &mut Record, hint: &str, c: &crate::classify::Classifier) {
 static FILTER_WORDING: std::sync::LazyLock<regex::Regex> =
     std::sync::LazyLock::new(|| regex::Regex::new(r"(?i)\b[45]\d\d:?\s+:\s*user unknown|\bunknown user\b").expect("regex"));
 
+/// The remote server's own enhanced status (in the diagnostic) wins over the report's `Status`
+/// when they share the class: the report's is often a summary (`5.0.0`, `4.4.7` expired) or the
+/// reporting MTA's guess.
+/// A report that the message expired (x.4.7) may quote the last attempt's answer after its own
+/// ("554 4.4.7 Message expired: ... <421 4.4.2 Connection timed out>"): that answer is the one
+/// the remote server gave. A 2xx/3xx reply code is never a failure's.
+fn refine_status(f: &mut Found) {
+    if f.reply_code.starts_with(['2', '3']) {
+        f.reply_code.clear();
+    }
+    let Some((at, said)) = diag::status(&f.diagnostic) else { return };
+    let after = at + said.len();
+    if f.status.is_empty() || (said != f.status && said.as_bytes()[0] == f.status.as_bytes()[0]) {
+        f.status = said;
+    }
+    if f.status.ends_with(".4.7") {
+        let rest = f.diagnostic.get(after..).unwrap_or("");
+        if let (Some((c_at, code)), Some((s_at, status))) = (diag::reply_code(rest), diag::status(rest)) {
+            if s_at > c_at && code.as_bytes()[0] == status.as_bytes()[0] {
+                f.reply_code = code;
+                f.status = status;
+            }
+        }
+    }
+}
+
 /// Fields of the message around the recipients.
 #[derive(Clone, Debug, Default)]
 pub struct Extra {
@@ -213,9 +239,23 @@ fn to_record(f: Found, extra: &Extra, source: &Arc<str>, line: u64) -> Record {
 /// Read one message (LF line ends).
 pub fn read_message(raw: &[u8], settings: &Settings) -> Outcome {
     let _ = settings;
+    read_message_in(raw, 0)
+}
+
+/// `depth`: how many wrapping notices are around this message (a report attached to a notice
+/// is read in its place, once).
+fn read_message_in(raw: &[u8], depth: u8) -> Outcome {
     let Some(m) = mail::Mail::parse(raw) else {
         return Outcome::NotBounce(None);
     };
+    if depth == 0 && m.status_parts.is_empty() {
+        if let Some(inner) = &m.attached_report {
+            // A notice (a gateway's, a forward) around a bounce report: the report is the bounce.
+            if let Outcome::Failure(found, extra) = read_message_in(inner, depth + 1) {
+                return Outcome::Failure(found, extra);
+            }
+        }
+    }
     let extra = m.extra();
     if let Some(kind) = m.not_bounce_kind() {
         let mut f = Found {
@@ -272,6 +312,7 @@ pub fn read_message(raw: &[u8], settings: &Settings) -> Outcome {
         if f.when.is_none() {
             f.when = m.date;
         }
+        refine_status(f);
     }
     Outcome::Failure(found, extra)
 }
@@ -394,6 +435,56 @@ mod tests {
         assert_eq!(all_lines(b"a\nb\r\nc\rd"), ["a", "b", "c", "d"]);
         assert_eq!(all_lines(b"a\r\r\nb\n\n"), ["a", "", "b", ""]);
         assert!(all_lines(b"").is_empty());
+    }
+
+    const WRAPPED: &str = "From: Gateway <postmaster@gw.example.net>\nTo: ops@example.net\n\
+Subject: Returned mail\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"OUT\"\n\n--OUT\n\
+Content-Type: text/plain\n\n----- The following addresses had permanent delivery errors -----\n\n--OUT\n\
+Content-Type: message/rfc822\n\nFrom: MAILER-DAEMON@mta.example.net\nTo: ops@example.net\n\
+Subject: Returned mail: User unknown\nMIME-Version: 1.0\n\
+Content-Type: multipart/report; report-type=delivery-status; boundary=\"IN\"\n\n--IN\n\n\
+The following addresses had permanent delivery errors\nzed@example.org\n\n--IN\n\
+Content-Type: message/delivery-status\n\nReporting-MTA: dns; mta.example.net\n\n\
+Final-Recipient: rfc822; zed@example.org\nAction: failed\nStatus: 5.0.0\n\
+Remote-MTA: dns; mx.example.org\n\
+Diagnostic-Code: smtp; 554 delivery expired: 5.4.7 retried until <550 5.1.1 no such user>\n\n--IN--\n\n--OUT--\n";
+
+    #[test]
+    fn a_report_wrapped_in_a_notice_is_read() {
+        let Outcome::Failure(found, _) = read_message(WRAPPED.as_bytes(), &Default::default()) else {
+            panic!("a failure")
+        };
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].recipient, "zed@example.org");
+        assert_eq!(found[0].remote_host, "mx.example.org");
+    }
+
+    #[test]
+    fn the_servers_own_codes_win() {
+        let mut f = Found {
+            status: "5.0.0".into(),
+            reply_code: "250".into(),
+            diagnostic: "Out: 250 2.1.5 Ok In: DATA Out: 451 4.3.0 Error: queue file write error".into(),
+            ..Found::default()
+        };
+        refine_status(&mut f);
+        // 2.1.5 is a step that worked; 4.3.0 has another class than the report's 5.0.0.
+        assert_eq!((f.status.as_str(), f.reply_code.as_str()), ("5.0.0", ""));
+        let mut f = Found {
+            status: "5.1.1".into(),
+            diagnostic: "550 5.7.1 IP address listed".into(),
+            ..Found::default()
+        };
+        refine_status(&mut f);
+        assert_eq!(f.status, "5.7.1");
+        let mut f = Found {
+            status: "4.4.7".into(),
+            reply_code: "554".into(),
+            diagnostic: "554 4.4.7 Message expired: unable to deliver in 840 minutes.<421 4.4.2 Connection timed out>".into(),
+            ..Found::default()
+        };
+        refine_status(&mut f);
+        assert_eq!((f.status.as_str(), f.reply_code.as_str()), ("4.4.2", "421"));
     }
 
     #[test]

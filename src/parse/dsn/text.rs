@@ -516,6 +516,11 @@ pub fn complete(found: &mut [Found], mail: &Mail) {
             let rest = seg.get(f.recipient.len()..).unwrap_or("").trim_start_matches(['>', ':', ' ']);
             if diag::reply_code(rest).is_some() || diag::status(rest).is_some() {
                 f.diagnostic = diag::squeeze(rest, 600);
+            } else {
+                // No code: the words up to the end of the paragraph ("mailbox is full: retry
+                // timeout exceeded").
+                let para = rest.split("\n\n").next().unwrap_or("");
+                f.diagnostic = diag::squeeze(para, 600);
             }
         }
         if f.reply_code.is_empty() {
@@ -549,7 +554,11 @@ pub fn read_json(mail: &Mail) -> Option<(Vec<Found>, &'static str)> {
         return None;
     }
     let end = t.rfind('}')?;
-    let mut v: serde_json::Value = serde_json::from_str(t.get(start..=end)?).ok()?;
+    let body = t.get(start..=end)?;
+    // A long JSON line may arrive folded (a line break, maybe a space, inside a string).
+    let mut v: serde_json::Value = serde_json::from_str(body)
+        .or_else(|_| serde_json::from_str(&body.replace("\n ", "").replace('\n', "")))
+        .ok()?;
     if let Some(inner) = v.get("Message").and_then(|m| m.as_str()) {
         v = serde_json::from_str(inner).ok()?;
     }
