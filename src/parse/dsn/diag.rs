@@ -272,7 +272,9 @@ mod tests {
 
     #[test]
     fn quoted_local_parts_stay_quoted() {
-        let a: Vec<String> = addresses("550 5.1.1 <\"neko..nyaan.\"@example.org>... User Unknown").map(|x| x.1).collect();
+        let a: Vec<String> = addresses("550 5.1.1 <\"neko..nyaan.\"@example.org>... User Unknown")
+            .map(|x| x.1)
+            .collect();
         assert_eq!(a, vec!["\"neko..nyaan.\"@example.org".to_string()]);
         let a: Vec<String> = addresses("say \"hi\" to bob@example.org").map(|x| x.1).collect();
         assert_eq!(a, vec!["bob@example.org".to_string()]);

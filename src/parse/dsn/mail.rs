@@ -36,6 +36,8 @@ pub struct Mail {
     pub content_type: String,
     /// An attached message that is itself a delivery report (multipart/report), raw.
     pub attached_report: Option<Vec<u8>>,
+    /// The MTA family, once detected (`text::family`).
+    pub family: std::cell::OnceCell<Option<&'static super::text::Family>>,
 }
 
 /// A mail-parser date as a chrono one.

@@ -9,8 +9,11 @@ use super::diag;
 use super::mail::Mail;
 use super::Found;
 use crate::record::Action;
+use aho_corasick::AhoCorasick;
+use std::sync::LazyLock;
 
 /// An MTA family: how to recognise its bounces and where their error block lies.
+#[derive(Debug)]
 pub struct Family {
     pub name: &'static str,
     /// Lower-case texts; any of them in the From field, the Subject or the text picks the family.
@@ -219,8 +222,33 @@ fn is_admin(addr: &str) -> bool {
     .contains(&local)
 }
 
-/// The family a message belongs to, if any signature matches.
+/// Every family's detection signatures in one automaton; the pattern's family index beside it.
+static DETECT: LazyLock<(AhoCorasick, Vec<usize>)> = LazyLock::new(|| {
+    let (pats, owners): (Vec<&str>, Vec<usize>) = FAMILIES
+        .iter()
+        .enumerate()
+        .flat_map(|(i, f)| f.detect.iter().map(move |d| (*d, i)))
+        .unzip();
+    (AhoCorasick::new(pats).expect("signatures"), owners)
+});
+
+/// The common end markers and every family's own in one automaton: `None` for a common one.
+static ENDS: LazyLock<(AhoCorasick, Vec<Option<usize>>)> = LazyLock::new(|| {
+    let common = END.iter().map(|m| (*m, None));
+    let own = FAMILIES
+        .iter()
+        .enumerate()
+        .flat_map(|(i, f)| f.end.iter().map(move |m| (*m, Some(i))));
+    let (pats, owners): (Vec<&str>, Vec<Option<usize>>) = common.chain(own).unzip();
+    (AhoCorasick::new(pats).expect("end markers"), owners)
+});
+
+/// The family a message belongs to, if any signature matches (detected once per message).
 pub fn family(mail: &Mail) -> Option<&'static Family> {
+    *mail.family.get_or_init(|| detect_family(mail))
+}
+
+fn detect_family(mail: &Mail) -> Option<&'static Family> {
     let head = format!(
         "{}\n{}\n{}",
         mail.from_text.to_ascii_lowercase(),
@@ -230,7 +258,12 @@ pub fn family(mail: &Mail) -> Option<&'static Family> {
             .unwrap_or(&mail.text)
             .to_ascii_lowercase()
     );
-    FAMILIES.iter().find(|f| f.detect.iter().any(|d| head.contains(d)))
+    // The first family in table order that has any signature in the head.
+    let (ac, owners) = &*DETECT;
+    ac.find_overlapping_iter(&head)
+        .map(|m| owners[m.pattern().as_usize()])
+        .min()
+        .map(|i| &FAMILIES[i])
 }
 
 /// The error block of a bounce text.
@@ -248,11 +281,18 @@ fn block<'a>(text: &'a str, fam: Option<&Family>) -> &'a str {
     }
     let mut pos = begin;
     let mut end = text.len();
-    let fam_end: &[&str] = fam.map(|f| f.end).unwrap_or(&[]);
+    let fam_index = fam.and_then(|f| FAMILIES.iter().position(|x| std::ptr::eq(x, f)));
+    let (ends, owners) = &*ENDS;
+    let is_end = |l: &str| {
+        ends.find_overlapping_iter(l).any(|m| {
+            let owner = owners[m.pattern().as_usize()];
+            owner.is_none() || owner == fam_index
+        })
+    };
     let mut seen_text = false;
     for line in text[begin..].split_inclusive('\n') {
         let l = lower[pos..pos + line.len()].trim();
-        if seen_text && (END.iter().chain(fam_end).any(|m| l.contains(m)) || starts_headers(line)) {
+        if seen_text && (is_end(l) || starts_headers(line)) {
             end = pos;
             break;
         }
