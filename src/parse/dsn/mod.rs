@@ -169,9 +169,10 @@ fn settle_reason(r: &mut Record, hint: &str, c: &crate::classify::Classifier) {
 }
 
 /// How recipients' filters word a refusal: "550 : User unknown" (no address: au/ezweb),
-/// "Unknown user" (docomo and many filtering gateways), as against a mailbox's "User unknown".
+/// "550 Unknown user" (docomo and many filtering gateways), as against a mailbox's "User unknown"
+/// (or a local delivery agent's "mail.local: unknown user: x").
 static FILTER_WORDING: std::sync::LazyLock<regex::Regex> =
-    std::sync::LazyLock::new(|| regex::Regex::new(r"(?i)\b[45]\d\d:?\s+:\s*user unknown|\bunknown user\b").expect("regex"));
+    std::sync::LazyLock::new(|| regex::Regex::new(r"(?i)\b[45]\d\d:?\s+:\s*user unknown|\b[45]\d\d[ -]'?unknown user\b").expect("regex"));
 
 /// The remote server's own enhanced status (in the diagnostic) wins over the report's `Status`
 /// when they share the class: the report's is often a summary (`5.0.0`, `4.4.7` expired) or the
@@ -401,6 +402,10 @@ mod tests {
         assert_eq!(reason("5.0.0", "", "550 <a@example.jp>: User unknown"), "userunknown");
         assert_eq!(reason("5.0.0", "", "550 : User unknown"), "filtered");
         assert_eq!(reason("5.2.0", "", "550 Unknown user a@example.jp"), "filtered");
+        assert_eq!(
+            reason("5.5.0", "", "mail.local: unknown user: a 554 <a@example.jp>... Service unavailable"),
+            "userunknown"
+        );
         assert_eq!(reason("5.2.1", "", "550 5.2.1 <a@example.jp>... User Unknown"), "filtered");
         assert_eq!(reason("5.2.1", "RCPT", "550 5.2.1 <a@example.jp>... User Unknown"), "userunknown");
         assert_eq!(reason("5.1.1", "DATA", "550 5.1.1 <a@example.jp>... User Unknown"), "userunknown");
