@@ -80,7 +80,7 @@ if [ -d "$SHARED/corpus/dsn" ] && [ ! -d "$dsn" ]; then
 fi
 if [ -d "$dsn" ]; then
   echo "bench: bounce emails vs Sisimai" >&2
-  hf sisimai 1 0 \
+  hf sisimai 3 1 \
     -n "bouncer scan (emails)" "$B scan --format jsonl $dsn > /dev/null" \
     -n "sisimai" "perl -MSisimai -e 'my \$v = Sisimai->make(\$ARGV[0]); print scalar(@{\$v // []}), qq(\n)' $dsn > $W/sisimai.count"
 fi
