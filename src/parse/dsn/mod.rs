@@ -137,7 +137,8 @@ fn finish(msg: &[u8], line: u64, cut: bool, source: &Arc<str>, settings: &Settin
 /// that timed out in the queue (a full mailbox retried until expiry is `mailboxfull`); only a
 /// time-out with nothing more specific (or a network error) is `expired`. "User unknown" not
 /// said at RCPT nor with a 5.1.x status is `filtered` when status or wording say a filter
-/// refused; a refusal of MAIL FROM is a rejection of the sender. `hint` is the family's reason when the text names none.
+/// refused; a refusal at the greeting or HELO/EHLO with no other word is a block of the client
+/// host; a refusal of MAIL FROM is a rejection of the sender. `hint` is the family's reason when the text names none.
 fn settle_reason(r: &mut Record, hint: &str, c: &crate::classify::Classifier) {
     let mut reason = c.reason(Action::Failed, &r.diagnostic, &r.status);
     let temporary = r.status.starts_with('4') || (r.status.is_empty() && r.reply_code.starts_with('4'));
@@ -159,7 +160,16 @@ fn settle_reason(r: &mut Record, hint: &str, c: &crate::classify::Classifier) {
             reason = "filtered".into();
         }
     }
-    if r.smtp_command == "MAIL" && matches!(reason.as_str(), "userunknown" | "filtered" | "undefined" | "hostunknown") {
+    if matches!(r.smtp_command.as_str(), "CONN" | "HELO" | "EHLO") && reason == "undefined" {
+        // Refused before the envelope began: the client host itself was refused.
+        reason = "blocked".into();
+    }
+    if r.smtp_command == "MAIL"
+        && matches!(
+            reason.as_str(),
+            "userunknown" | "filtered" | "undefined" | "hostunknown" | "blocked"
+        )
+    {
         reason = "rejected".into();
     }
     if reason == "expired" && r.action == Action::Failed {
@@ -411,6 +421,10 @@ mod tests {
         assert_eq!(reason("5.1.1", "DATA", "550 5.1.1 <a@example.jp>... User Unknown"), "userunknown");
         // At MAIL FROM it is the sender that was refused.
         assert_eq!(reason("5.1.0", "MAIL", "553 5.1.0 sender.example does not exist"), "rejected");
+        assert_eq!(reason("5.7.1", "MAIL", "550 5.7.1 Access denied"), "rejected");
+        // Refused at the greeting or HELO with nothing more said: the client host is blocked.
+        assert_eq!(reason("5.0.0", "EHLO", "550 Rejected"), "blocked");
+        assert_eq!(reason("5.0.0", "RCPT", "550 Rejected"), "undefined");
         // A message that timed out: what the text says wins; a time-out alone is expired.
         let (r, a) = settled(Action::Expired, "4.2.2", "", "450 4.2.2 Mailbox Full; message will be retried", "");
         assert_eq!((r.as_str(), a), ("mailboxfull", Action::Expired));
