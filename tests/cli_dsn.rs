@@ -137,7 +137,47 @@ fn text_bounces_of_each_family_name_the_server_that_answered() {
             ("message_id", "count-2026@example.net"),
         ],
     );
-    for r in [&exim, &qmail, &postfix, &exchange, &gmail] {
+    // sendmail: the transcript's last command before the error, the host it was talking to.
+    let sendmail = one("dsn/sendmail.eml");
+    check(
+        &sendmail,
+        &[
+            ("recipient", "sam@example.com"),
+            ("reply_code", "550"),
+            ("status", "5.1.1"),
+            ("smtp_command", "RCPT"),
+            ("remote_host", "mx1.example.com"),
+            ("reason", "userunknown"),
+            ("message_id", "inv-4411@example.net"),
+        ],
+    );
+    let dragonfly = one("dsn/dragonfly.eml");
+    check(
+        &dragonfly,
+        &[
+            ("recipient", "uma@example.org"),
+            ("reply_code", "552"),
+            ("status", "5.3.4"),
+            ("smtp_command", "DATA"),
+            ("remote_host", "mx.example.org"),
+            ("remote_ip", "203.0.113.61"),
+            ("reason", "mesgtoobig"),
+        ],
+    );
+    // OpenSMTPD names no host: remote_host stays empty, never guessed.
+    let opensmtpd = one("dsn/opensmtpd.eml");
+    check(
+        &opensmtpd,
+        &[
+            ("recipient", "walt@example.com"),
+            ("reply_code", "552"),
+            ("status", "5.2.2"),
+            ("remote_host", ""),
+            ("reason", "mailboxfull"),
+            ("sender", "vera@example.net"),
+        ],
+    );
+    for r in [&exim, &qmail, &postfix, &exchange, &gmail, &sendmail, &dragonfly, &opensmtpd] {
         assert_eq!(r["format"], "dsn");
         assert_eq!(r["bounce_type"], "hard");
         assert!(r["remote_host"].as_str().unwrap().parse::<std::net::IpAddr>().is_err());

@@ -128,6 +128,8 @@ static HOSTS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         r"(?i)\bhost:\s*([a-z0-9][a-z0-9.-]*\.[a-z]{2,})\b",
         r"(?i)\b(?:connect to|connection to|lost connection with|conversation with)\s+([a-z0-9][a-z0-9.-]*[a-z0-9])\s*\[([0-9a-f.:]+)\]",
         r"(?i)\bsmtp server <([a-z0-9][a-z0-9.:-]*)>",
+        // sendmail's transcript: "... while talking to mx1.example.com.:"
+        r"(?i)\bwhile talking to ([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)\.?:",
         r"(?i)\b(?:host|server|mx)\s+([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)\s+(?:said|says|replied|responded|returned)",
     ]
     .iter()
@@ -188,6 +190,9 @@ static COMMANDS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
 
 /// The SMTP command a text says the error answered (CONN, HELO, EHLO, MAIL, RCPT, DATA, ...).
 pub fn command(text: &str) -> String {
+    if let Some(c) = transcript_command(text) {
+        return c;
+    }
     for (re, fixed) in COMMANDS.iter() {
         if let Some(c) = re.captures(text) {
             if !fixed.is_empty() {
@@ -202,6 +207,39 @@ pub fn command(text: &str) -> String {
         }
     }
     String::new()
+}
+
+/// In a session transcript (">>> RCPT To:<a@b>" then "<<< 550 ..."), the command that drew the
+/// first error reply: the last one sent before it.
+fn transcript_command(text: &str) -> Option<String> {
+    let mut last: Option<&str> = None;
+    for line in text.lines() {
+        let l = line.trim_start();
+        if let Some(sent) = l.strip_prefix(">>>") {
+            last = Some(sent.trim_start());
+        } else if let Some(reply) = l.strip_prefix("<<<") {
+            let reply = reply.trim_start();
+            if reply.starts_with(['4', '5']) && reply.as_bytes().get(..3).is_some_and(|c| c.iter().all(u8::is_ascii_digit)) {
+                let sent = last?;
+                let verb: String = sent.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+                let c = match verb.to_ascii_uppercase().as_str() {
+                    "RCPT" => "RCPT",
+                    "MAIL" => "MAIL",
+                    "DATA" => "DATA",
+                    "EHLO" => "EHLO",
+                    "HELO" => "HELO",
+                    "STARTTLS" => "STARTTLS",
+                    "AUTH" => "AUTH",
+                    "QUIT" => "QUIT",
+                    // The message body's end: "." is the end of DATA.
+                    "" if sent.trim() == "." => "DATA",
+                    _ => return None,
+                };
+                return Some(c.to_string());
+            }
+        }
+    }
+    None
 }
 
 /// Collapse white space (line breaks included) to single spaces, and cut long texts.
@@ -286,5 +324,8 @@ mod tests {
         assert_eq!(command("(in reply to end of DATA command)"), "DATA");
         assert_eq!(command("User Unknown [RCPT_TO]"), "RCPT");
         assert_eq!(command("nothing"), "");
+        let t = ">>> MAIL From:<a@b.example> SIZE=1\n<<< 250 ok\n>>> RCPT To:<c@d.example>\n<<< 550 5.1.1 no\n";
+        assert_eq!(command(t), "RCPT");
+        assert_eq!(remote_host("... while talking to mx1.example.com.:\n>>> DATA").0, "mx1.example.com");
     }
 }
