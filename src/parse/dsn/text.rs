@@ -42,7 +42,7 @@ pub const FAMILIES: &[Family] = &[
             "your message wasn't delivered",
             "could not be delivered to",
         ],
-        end: &["original message headers", "the mts-id of the original message"],
+        end: &["original message headers"],
         reason: "",
     },
     Family {
