@@ -454,6 +454,19 @@ struct State {
     generation: u64,
 }
 
+impl From<Entry> for State {
+    /// What a chunk learned of a queue id, as the state carried to the next chunks.
+    fn from(e: Entry) -> State {
+        State {
+            sender: e.sender,
+            message_id: e.message_id,
+            deferred: e.deferred,
+            pending: e.pending,
+            generation: 0,
+        }
+    }
+}
+
 pub struct Carried {
     map: HashMap<Key, State>,
     order: VecDeque<(u64, Key)>,
@@ -556,14 +569,7 @@ impl Carried {
             self.map.remove(&key);
             let fresh = e.sender.is_some() || e.message_id.is_some() || e.deferred || !e.pending.is_empty();
             if fresh {
-                let st = State {
-                    sender: e.sender,
-                    message_id: e.message_id,
-                    deferred: e.deferred,
-                    pending: e.pending,
-                    generation: 0,
-                };
-                self.insert(key, st, evicted);
+                self.insert(key, State::from(e), evicted);
             }
             return;
         }
@@ -583,14 +589,7 @@ impl Carried {
                 };
             }
             None => {
-                let st = State {
-                    sender: e.sender,
-                    message_id: e.message_id,
-                    deferred: e.deferred,
-                    pending: e.pending,
-                    generation: 0,
-                };
-                self.insert(key, st, evicted);
+                self.insert(key, State::from(e), evicted);
             }
         }
     }
