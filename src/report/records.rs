@@ -17,7 +17,7 @@ const FORMULA_START: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 
 /// A cell safe to open in a spreadsheet: one that would start a formula gets a leading `'`.
 pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
-    if cell.starts_with(FORMULA_START) {
+    if cell.as_bytes().first().is_some_and(|b| FORMULA_START.contains(&(*b as char))) {
         std::borrow::Cow::Owned(format!("'{cell}"))
     } else {
         std::borrow::Cow::Borrowed(cell)
@@ -72,8 +72,8 @@ impl<W: Write + Send> RecordSink for CsvSink<W> {
         let res = if self.raw {
             self.w.write_record(values.iter().map(|v| v.as_ref()))
         } else {
-            self.w
-                .write_record(values.iter().map(|v| neutralise(v)).collect::<Vec<_>>().iter().map(|v| v.as_ref()))
+            let safe = values.each_ref().map(|v| neutralise(v));
+            self.w.write_record(safe.iter().map(|v| v.as_ref()))
         };
         res.map_err(|e| match e.into_kind() {
             csv::ErrorKind::Io(io) => io,
