@@ -99,6 +99,11 @@ impl Mail {
         Some(m)
     }
 
+    /// The MTA's own list of the recipients that failed (`X-Failed-Recipients`), lower-cased.
+    pub fn failed_recipients(&self) -> Vec<String> {
+        super::diag::addresses(self.header("x-failed-recipients")).map(|(_, a)| a).collect()
+    }
+
     /// The raw value of a top-level header field (first one), or "".
     pub fn header(&self, name: &str) -> &str {
         self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str()).unwrap_or("")

@@ -174,10 +174,10 @@ pub fn read(text: &str, mail: &Mail) -> Vec<Found> {
                 ..Found::default()
             };
             if !is_mailbox(&f.recipient) {
-                let failed = diag::addresses(mail.header("x-failed-recipients")).next();
+                let failed = mail.failed_recipients().into_iter().next();
                 if is_mailbox(&g.original) {
                     f.recipient = g.original.clone();
-                } else if let Some((_, a)) = failed {
+                } else if let Some(a) = failed {
                     // Final-Recipient is a file or program (exim's "save to /mail/spool/..."):
                     // the MTA's own list names the address.
                     f.recipient = a;

@@ -369,18 +369,13 @@ pub fn read(mail: &Mail) -> Option<Vec<Found>> {
     let text = unquoted.as_deref().unwrap_or(&mail.text);
     let mut blk = block(text, fam);
     let mut rcpts = recipients(blk, mail);
-    let failed = mail.header("x-failed-recipients");
+    let failed = mail.failed_recipients();
     if !failed.is_empty() {
         // The MTA's own list of failed recipients wins over what the text mentions.
         let lower = blk.to_ascii_lowercase();
-        let listed: Vec<(usize, String)> = diag::addresses(failed)
-            .map(|(_, a)| (lower.find(&a).unwrap_or(blk.len()), a))
-            .collect();
-        if !listed.is_empty() {
-            rcpts = listed;
-            rcpts.sort_by_key(|r| r.0);
-            rcpts.dedup_by(|a, b| a.1 == b.1);
-        }
+        rcpts = failed.into_iter().map(|a| (lower.find(&a).unwrap_or(blk.len()), a)).collect();
+        rcpts.sort_by_key(|r| r.0);
+        rcpts.dedup_by(|a, b| a.1 == b.1);
     }
     if rcpts.is_empty() && fam.is_some() {
         blk = block(text, None);
@@ -531,19 +526,16 @@ pub fn complete(found: &mut [Found], mail: &Mail) {
     let fam = family(mail);
     let blk = block(&mail.text, fam);
     let lower = blk.to_ascii_lowercase();
-    let starts: Vec<usize> = found
+    // Where each recipient's address first stands in the block (found once, used twice).
+    let starts: Vec<Option<usize>> = found
         .iter()
-        .filter(|f| !f.recipient.is_empty())
-        .filter_map(|f| lower.find(&f.recipient))
+        .map(|f| if f.recipient.is_empty() { None } else { lower.find(&f.recipient) })
         .collect();
-    for f in found.iter_mut() {
-        if f.recipient.is_empty() {
-            continue;
-        }
-        let Some(at) = lower.find(&f.recipient) else { continue };
+    for (f, at) in found.iter_mut().zip(starts.iter().copied()) {
+        let Some(at) = at else { continue };
         // The stretch: from the address to the next recipient's, the next blank line pair or
         // 1200 bytes.
-        let next = starts.iter().copied().filter(|&p| p > at).min().unwrap_or(blk.len());
+        let next = starts.iter().flatten().copied().filter(|&p| p > at).min().unwrap_or(blk.len());
         let mut end = (at + 1200).min(next);
         while !blk.is_char_boundary(end) {
             end -= 1;
