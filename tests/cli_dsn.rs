@@ -257,3 +257,40 @@ fn emails_and_logs_mix_in_one_run() {
         .sum();
     assert_eq!(lhs, rhs, "every line and message is accounted for: {s}");
 }
+
+#[test]
+fn charsets_said_by_escapes_or_mislabelled_are_decoded() {
+    // A delivery-status part has no charset, yet the diagnostic is ISO-2022-JP (Domino, Notes);
+    // no rule reads it, and there is a text: `onhold`, not `undefined`.
+    let notes = one("dsn/notes-jis.eml");
+    check(
+        &notes,
+        &[
+            ("recipient", "ayumi@example.jp"),
+            ("diagnostic", "利用者 テスト (ayumi@example.jp) は ディレクトリに見つかりません。"),
+            ("reason", "onhold"),
+            ("reporting_mta", "gw.example.jp"),
+        ],
+    );
+    // A part labelled ISO-2022-JP whose bytes are UTF-8 is read as UTF-8, nothing replaced.
+    let carrier = one("dsn/mislabelled.eml");
+    let d = carrier["diagnostic"].as_str().unwrap();
+    assert!(d.starts_with("配信できませんでした。"), "{d}");
+    assert!(!d.contains('\u{FFFD}'), "{d}");
+    check(&carrier, &[("recipient", "kaito@example.ne.jp"), ("reason", "mailboxfull")]);
+}
+
+#[test]
+fn a_size_in_the_message_details_is_not_a_reply_code() {
+    // "Size (in bytes): 222" after the recipient is no answer: the 550 above it is.
+    let sms = one("dsn/sms-gateway.eml");
+    check(
+        &sms,
+        &[
+            ("recipient", "5551234567@sms.example.com"),
+            ("reply_code", "550"),
+            ("reason", "userunknown"),
+            ("suppress", "true"),
+        ],
+    );
+}

@@ -184,6 +184,11 @@ impl Classifier {
         if rec.reason.is_empty() {
             rec.reason = self.reason(rec.action, &rec.diagnostic, &rec.status);
         }
+        if rec.reason == "undefined" && !rec.diagnostic.trim().is_empty() {
+            // Sisimai's split: `onhold` when there is a text that no rule reads, `undefined`
+            // when there is nothing to read at all.
+            rec.reason = "onhold".into();
+        }
         rec.suppress = suppress(&rec.reason, rec.bounce_type);
     }
 }
@@ -237,6 +242,26 @@ mod tests {
         assert_eq!(c.reason(Action::Failed, "550 go away", "5.1.1"), "userunknown");
         assert_eq!(c.reason(Action::Failed, "550 go away", "5.7.99"), "securityerror");
         assert_eq!(c.reason(Action::Failed, "550 go away", ""), "undefined");
+    }
+
+    #[test]
+    fn a_text_no_rule_reads_is_onhold_and_no_text_is_undefined() {
+        let c = Classifier::builtin();
+        let mut r = Record::new(
+            crate::record::Format::Postfix,
+            crate::record::Direction::Outbound,
+            Action::Failed,
+            "t".into(),
+            1,
+        );
+        r.bounce_type = Some(BounceType::Hard);
+        r.diagnostic = "550 computer says no".into();
+        c.classify(&mut r);
+        assert_eq!(r.reason, "onhold");
+        r.reason.clear();
+        r.diagnostic = "  ".into();
+        c.classify(&mut r);
+        assert_eq!(r.reason, "undefined");
     }
 
     #[test]

@@ -68,6 +68,37 @@ fn lower_addr(a: Option<&mail_parser::Address<'_>>) -> String {
         .to_ascii_lowercase()
 }
 
+/// A text part whose declared charset did not fit its bytes (replacement characters came out)
+/// but whose bytes, as sent (no transfer encoding), are valid UTF-8: a server that wrote UTF-8
+/// and labelled it ISO-2022-JP or Shift_JIS. The bytes are read as UTF-8 then.
+fn utf8_if_mislabelled<'a>(msg: &'a Message<'_>, part: &mail_parser::MessagePart<'_>, decoded: &'a str) -> std::borrow::Cow<'a, str> {
+    if !decoded.contains('\u{FFFD}') || part.encoding != mail_parser::Encoding::None {
+        return decoded.into();
+    }
+    let raw = msg
+        .raw_message()
+        .get(part.offset_body as usize..part.offset_end as usize)
+        .unwrap_or(&[]);
+    match std::str::from_utf8(raw) {
+        Ok(s) if !s.contains('\u{FFFD}') => s.into(),
+        _ => decoded.into(),
+    }
+}
+
+/// A delivery-status part has no charset, yet Japanese MTAs (Domino, Notes) write the
+/// diagnostic in ISO-2022-JP: its escape sequences say so, and plain ASCII passes through
+/// that decoder unchanged.
+fn jis_escapes_decoded(b: &[u8]) -> String {
+    let jis = memchr::memmem::find(b, b"\x1b$B").is_some() || memchr::memmem::find(b, b"\x1b$@").is_some();
+    match jis
+        .then(|| mail_parser::decoders::charsets::map::charset_decoder(b"iso-2022-jp"))
+        .flatten()
+    {
+        Some(decode) => decode(b),
+        None => String::from_utf8_lossy(b).into_owned(),
+    }
+}
+
 impl Mail {
     pub fn parse(raw: &[u8]) -> Option<Mail> {
         let msg = MessageParser::default().parse(raw)?;
@@ -117,12 +148,14 @@ impl Mail {
                 .unwrap_or_else(|| ("text".into(), "plain".into()));
             match &part.body {
                 PartType::Text(t) => {
+                    let t = utf8_if_mislabelled(msg, part, t);
+                    let t = t.as_ref();
                     if ctype == "text" && (sub == "rfc822-headers" || sub == "rfc822-header") {
                         if self.original.message_id.is_empty() {
                             self.original = original_from_text(t);
                         }
                     } else if ctype == "message" && sub.ends_with("delivery-status") {
-                        self.status_parts.push(t.to_string());
+                        self.status_parts.push(jis_escapes_decoded(t.as_bytes()));
                     } else if ctype == "message" && sub == "feedback-report" {
                         self.feedback_part = Some(t.to_string());
                     } else if ctype == "text" || ctype.is_empty() {
@@ -136,7 +169,7 @@ impl Mail {
                 }
                 PartType::Binary(b) | PartType::InlineBinary(b) => {
                     if ctype == "message" && sub.ends_with("delivery-status") {
-                        self.status_parts.push(String::from_utf8_lossy(b).into_owned());
+                        self.status_parts.push(jis_escapes_decoded(b));
                     } else if ctype == "message" && sub == "feedback-report" {
                         self.feedback_part = Some(String::from_utf8_lossy(b).into_owned());
                     } else if ((ctype == "text" && sub.starts_with("rfc822")) || (ctype == "message" && sub.contains("headers")))

@@ -141,13 +141,22 @@ fn finish(msg: &[u8], line: u64, cut: bool, source: &Arc<str>, settings: &Settin
 /// host; a refusal of MAIL FROM is a rejection of the sender. `hint` is the family's reason when the text names none.
 fn settle_reason(r: &mut Record, hint: &str, c: &crate::classify::Classifier) {
     let mut reason = c.reason(Action::Failed, &r.diagnostic, &r.status);
-    let temporary = r.status.starts_with('4') || (r.status.is_empty() && r.reply_code.starts_with('4'));
+    // Temporary by its codes, or with no codes by its words ("Host not found, try again").
+    let temporary = r.status.starts_with('4')
+        || (r.status.is_empty() && r.reply_code.starts_with('4'))
+        || (r.status.is_empty() && r.reply_code.is_empty() && r.diagnostic.to_ascii_lowercase().contains("try again"));
     if reason == "undefined" && !hint.is_empty() {
         reason = hint.to_string();
     }
+    if r.action == Action::Delayed && reason == "undefined" {
+        // A delay report that names no cause: the message is waiting out its time in the queue.
+        reason = "expired".into();
+    }
     if r.action == Action::Expired || (r.action == Action::Failed && temporary) {
         match reason.as_str() {
-            "undefined" | "networkerror" => reason = "expired".into(),
+            "undefined" if r.action == Action::Expired => reason = "expired".into(),
+            // Never reached until the time ran out; a connection lost mid-session is not that.
+            "networkerror" if !r.diagnostic.to_ascii_lowercase().contains("lost connection") => reason = "expired".into(),
             "hostunknown" => reason = "networkerror".into(),
             _ => {}
         }
@@ -184,6 +193,9 @@ fn settle_reason(r: &mut Record, hint: &str, c: &crate::classify::Classifier) {
 static FILTER_WORDING: std::sync::LazyLock<regex::Regex> =
     std::sync::LazyLock::new(|| regex::Regex::new(r"(?i)\b[45]\d\d:?\s+:\s*user unknown|\b[45]\d\d[ -]'?unknown user\b").expect("regex"));
 
+static QUOTED_REPLY: std::sync::LazyLock<regex::Regex> =
+    std::sync::LazyLock::new(|| regex::Regex::new(r"(?:^|\s)([45]\d\d)[ -]'([45]\.\d{1,3}\.\d{1,3})\b").expect("regex"));
+
 /// The remote server's own enhanced status (in the diagnostic) wins over the report's `Status`
 /// when they share the class: the report's is often a summary (`5.0.0`, `4.4.7` expired) or the
 /// reporting MTA's guess.
@@ -193,6 +205,16 @@ static FILTER_WORDING: std::sync::LazyLock<regex::Regex> =
 fn refine_status(f: &mut Found) {
     if f.reply_code.starts_with(['2', '3']) {
         f.reply_code.clear();
+    }
+    if let Some(c) = QUOTED_REPLY
+        .captures(&f.diagnostic)
+        .filter(|c| c[1].as_bytes()[0] == c[2].as_bytes()[0])
+    {
+        // "5.1.0 - Unknown address error 550-'5.7.1 <a@b>... Access denied'": a relay's summary
+        // around the server's own quoted reply; the quoted codes are the answer.
+        f.reply_code = c[1].to_string();
+        f.status = c[2].to_string();
+        return;
     }
     let Some((at, said)) = diag::status(&f.diagnostic) else { return };
     let after = at + said.len();
@@ -436,6 +458,37 @@ mod tests {
         // The family's hint only when the text names nothing.
         assert_eq!(settled(f, "", "", "the group may not exist", "rejected").0, "rejected");
         assert_eq!(settled(f, "", "", "mailbox is full", "rejected").0, "mailboxfull");
+        // A delay report that names no cause is waiting out its time; a failure that names no
+        // cause stays undefined here (the classifier makes it `onhold` when there is a text).
+        assert_eq!(settled(Action::Delayed, "4.4.0", "", "", "").0, "expired");
+        assert_eq!(
+            settled(f, "4.3.0", "", "451 4.3.0 recipient error, please try again", "").0,
+            "undefined"
+        );
+        assert_eq!(settled(Action::Expired, "", "", "the queue gave up", "").0, "expired");
+        // A connection lost mid-session is a network error, not a time-out in the queue.
+        let lost = "lost connection with mx.example.jp[192.0.2.1] while performing the HELO handshake";
+        assert_eq!(settled(f, "4.4.2", "", lost, "").0, "networkerror");
+        // A temporary DNS failure said only in words.
+        assert_eq!(
+            settled(
+                f,
+                "",
+                "",
+                "Name service error for domain example.com: Host not found, try again",
+                ""
+            )
+            .0,
+            "networkerror"
+        );
+        assert_eq!(
+            settled(f, "", "", "Name service error for domain example.com: Host not found", "").0,
+            "hostunknown"
+        );
+        // A local program's exit status: the mailer failed.
+        assert_eq!(settled(f, "5.3.0", "", "X-Unix; 77", "").0, "mailererror");
+        assert_eq!(settled(f, "4.3.0", "", "X-Unix; temporary failure", "").0, "mailererror");
+        assert_eq!(settled(f, "4.2.2", "", "X-Unix; mailbox full", "").0, "mailboxfull");
     }
 
     fn all_lines(input: &[u8]) -> Vec<String> {
@@ -496,6 +549,14 @@ Diagnostic-Code: smtp; 554 delivery expired: 5.4.7 retried until <550 5.1.1 no s
         };
         refine_status(&mut f);
         assert_eq!(f.status, "5.7.1");
+        // A relay's summary around the server's quoted reply: the quoted codes are the answer.
+        let mut f = Found {
+            status: "5.1.0".into(),
+            diagnostic: "5.1.0 - Unknown address error 550-'5.7.1 <a@example.com>... Access denied'".into(),
+            ..Found::default()
+        };
+        refine_status(&mut f);
+        assert_eq!((f.status.as_str(), f.reply_code.as_str()), ("5.7.1", "550"));
         let mut f = Found {
             status: "4.4.7".into(),
             reply_code: "554".into(),

@@ -46,6 +46,16 @@ fn typed(v: &str) -> &str {
     }
 }
 
+/// The text of a `Diagnostic-Code`. A local program's exit status (`X-Unix; 77`) keeps its
+/// type: a bare number says nothing, and the type says a mailer program failed.
+fn diagnostic_of(v: &str) -> String {
+    let text = typed(v);
+    match v.split_once(';') {
+        Some((t, _)) if t.trim().eq_ignore_ascii_case("x-unix") => format!("X-Unix; {text}"),
+        _ => text.to_string(),
+    }
+}
+
 fn address_of(v: &str) -> String {
     let v = typed(v);
     match diag::addresses(v).next() {
@@ -152,7 +162,7 @@ pub fn read(text: &str, mail: &Mail) -> Vec<Found> {
                 cur.status = value
             }
             "remote-mta" => cur.remote_mta = typed(&value).to_string(),
-            "diagnostic-code" => cur.diagnostic = typed(&value).to_string(),
+            "diagnostic-code" => cur.diagnostic = diagnostic_of(&value),
             "last-attempt-date" => cur.last_attempt = value,
             _ => {}
         }

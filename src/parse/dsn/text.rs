@@ -411,11 +411,10 @@ fn fill(f: &mut Found, seg: &str, blk: &str) {
         .get(f.recipient.len()..)
         .unwrap_or("")
         .trim_start_matches(['>', ':', ' ', '"', '\'', ']', ')']);
-    let code_src = if diag::reply_code(seg).is_some() || diag::status(seg).is_some() {
-        seg
-    } else {
-        blk
-    };
+    // A 2xx in the stretch ("Size (in bytes): 222") is no answer to a failure.
+    let failing =
+        |t: &str| diag::reply_code(t).is_some_and(|c| !c.1.starts_with('2')) || diag::status(t).is_some_and(|s| !s.1.starts_with('2'));
+    let code_src = if failing(seg) { seg } else { blk };
     if f.reply_code.is_empty() {
         f.reply_code = diag::reply_code(code_src).map(|c| c.1).unwrap_or_default();
     }
