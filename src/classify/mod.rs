@@ -234,6 +234,17 @@ mod tests {
             "networkerror"
         );
         assert_eq!(c.reason(Action::Expired, "anything at all", "5.1.1"), "expired");
+        // Providers' own codes say more than the words around them.
+        assert_eq!(
+            c.reason(Action::Failed, "550 5.1.0 <a@b> sender rejected. AUP#In-1310", ""),
+            "toomanyconn"
+        );
+        assert_eq!(
+            c.reason(Action::Failed, "550 5.1.0 <a@b> sender rejected. AUP#CDRBL", ""),
+            "blocked"
+        );
+        // Vague words are no reason.
+        assert_eq!(c.reason(Action::Failed, "450 4.0.0 Temporary failure", ""), "undefined");
     }
 
     #[test]
