@@ -113,14 +113,6 @@ impl Classifier {
     }
 
     fn compile(rules: RuleSet) -> Result<Classifier, RulesError> {
-        // Each pattern is checked alone first so that an error names its line.
-        for (_, pattern, origin) in &rules.text {
-            regex::bytes::RegexBuilder::new(pattern)
-                .case_insensitive(true)
-                .unicode(false)
-                .build()
-                .map_err(|e| RulesError::Regex(e, origin.clone()))?;
-        }
         // Bytes and ASCII-only case folding: the diagnostic texts are mostly ASCII, and a
         // Unicode-aware case-insensitive DFA over all rules is several times larger.
         let set = regex::bytes::RegexSetBuilder::new(rules.text.iter().map(|(_, p, _)| p))
@@ -129,7 +121,19 @@ impl Classifier {
             .size_limit(64 << 20)
             .dfa_size_limit(64 << 20)
             .build()
-            .map_err(|e| RulesError::Regex(e, "rules".into()))?;
+            .map_err(|e| {
+                // Only when the set fails is each pattern compiled alone, so the error names its line.
+                for (_, pattern, origin) in &rules.text {
+                    if let Err(e) = regex::bytes::RegexBuilder::new(pattern)
+                        .case_insensitive(true)
+                        .unicode(false)
+                        .build()
+                    {
+                        return RulesError::Regex(e, origin.clone());
+                    }
+                }
+                RulesError::Regex(e, "rules".into())
+            })?;
         let mut status = HashMap::new();
         for (code, reason) in rules.status {
             status.entry(code).or_insert(reason);

@@ -99,9 +99,14 @@ fn jis_escapes_decoded(b: &[u8]) -> String {
     }
 }
 
+/// Only the header fields a bounce reader uses are parsed (MIME, addresses, date, subject,
+/// ids); the rest (a dozen `Received:` fields and more per message) stay raw text.
+static PARSER: std::sync::LazyLock<MessageParser> =
+    std::sync::LazyLock::new(|| MessageParser::new().with_minimal_headers().with_message_ids());
+
 impl Mail {
     pub fn parse(raw: &[u8]) -> Option<Mail> {
-        let msg = MessageParser::default().parse(raw)?;
+        let msg = PARSER.parse(raw)?;
         let mut m = Mail {
             subject: msg.subject().unwrap_or("").to_string(),
             from: lower_addr(msg.from()),
