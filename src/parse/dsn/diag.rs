@@ -117,20 +117,20 @@ pub fn reply_code(text: &str) -> Option<(usize, String)> {
 /// present, the address in brackets. First pattern that matches wins.
 static HOSTS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
     [
-        r"(?i)\bremote[- ]mta:\s*(?:dns;\s*)?<?\[?([a-z0-9][a-z0-9.:-]*[a-z0-9])\]?>?",
-        r"(?i)\bremote system:\s*dns;\s*([a-z0-9][a-z0-9.-]*[a-z0-9])(?:\s*\(TCP\|[0-9.]+\|[0-9]+\|([0-9.]+))?",
-        r"(?i)\bhost\s+([a-z0-9][a-z0-9.-]*[a-z0-9])\s*\[([0-9a-f.:]+|ipv6:[0-9a-f:]+)\]",
-        r"(?i)remote server at\s+([a-z0-9][a-z0-9.-]*[a-z0-9])\s*\(([0-9a-f.:]+)\)",
-        r"(?i)generating server:\s*([a-z0-9][a-z0-9.-]*[a-z0-9])",
-        r"(?i)rejected by the server for the recipient domain \S+ by ([a-z0-9][a-z0-9.-]*[a-z0-9])\.?\s*\[([0-9a-f.:]+)\]",
-        r"(?i)\b([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)\s*\[([0-9a-f.:]+)\]:?\s+(?:did not like|said|refused|rejected|replied|responded)",
-        r"(?im)^\s*([a-z0-9][a-z0-9.-]*[a-z0-9]) does not like recipient",
-        r"(?i)\bhost:\s*([a-z0-9][a-z0-9.-]*\.[a-z]{2,})\b",
-        r"(?i)\b(?:connect to|connection to|lost connection with|conversation with)\s+([a-z0-9][a-z0-9.-]*[a-z0-9])\s*\[([0-9a-f.:]+)\]",
-        r"(?i)\bsmtp server <([a-z0-9][a-z0-9.:-]*)>",
+        r"(?i-u)(?-u:\b)remote[- ]mta:\s*(?:dns;\s*)?<?\[?([a-z0-9][a-z0-9.:-]*[a-z0-9])\]?>?",
+        r"(?i-u)(?-u:\b)remote system:\s*dns;\s*([a-z0-9][a-z0-9.-]*[a-z0-9])(?:\s*\(TCP\|[0-9.]+\|[0-9]+\|([0-9.]+))?",
+        r"(?i-u)(?-u:\b)host\s+([a-z0-9][a-z0-9.-]*[a-z0-9])\s*\[([0-9a-f.:]+|ipv6:[0-9a-f:]+)\]",
+        r"(?i-u)remote server at\s+([a-z0-9][a-z0-9.-]*[a-z0-9])\s*\(([0-9a-f.:]+)\)",
+        r"(?i-u)generating server:\s*([a-z0-9][a-z0-9.-]*[a-z0-9])",
+        r"(?i-u)rejected by the server for the recipient domain (?u:\S+) by ([a-z0-9][a-z0-9.-]*[a-z0-9])\.?\s*\[([0-9a-f.:]+)\]",
+        r"(?i-u)(?-u:\b)([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)\s*\[([0-9a-f.:]+)\]:?\s+(?:did not like|said|refused|rejected|replied|responded)",
+        r"(?im-u)^\s*([a-z0-9][a-z0-9.-]*[a-z0-9]) does not like recipient",
+        r"(?i-u)(?-u:\b)host:\s*([a-z0-9][a-z0-9.-]*\.[a-z]{2,})(?-u:\b)",
+        r"(?i-u)(?-u:\b)(?:connect to|connection to|lost connection with|conversation with)\s+([a-z0-9][a-z0-9.-]*[a-z0-9])\s*\[([0-9a-f.:]+)\]",
+        r"(?i-u)(?-u:\b)smtp server <([a-z0-9][a-z0-9.:-]*)>",
         // sendmail's transcript: "... while talking to mx1.example.com.:"
-        r"(?i)\bwhile talking to ([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)\.?:",
-        r"(?i)\b(?:host|server|mx)\s+([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)\s+(?:said|says|replied|responded|returned)",
+        r"(?i-u)(?-u:\b)while talking to ([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)\.?:",
+        r"(?i-u)(?-u:\b)(?:host|server|mx)\s+([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)\s+(?:said|says|replied|responded|returned)",
     ]
     .iter()
     .map(|p| Regex::new(p).expect("host regex"))
@@ -161,27 +161,27 @@ pub fn remote_host(text: &str) -> (String, String) {
 static COMMANDS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
     [
         (
-            r"(?i)in reply to (rcpt to|mail from|end of data|data|ehlo|helo|starttls|auth|quit)\b",
+            r"(?i-u)in reply to (rcpt to|mail from|end of data|data|ehlo|helo|starttls|auth|quit)(?-u:\b)",
             "",
         ),
         (
-            r"(?i)\bafter (rcpt to|mail from|end of data|data|ehlo|helo|starttls|auth|quit|initial connection)\b",
+            r"(?i-u)(?-u:\b)after (rcpt to|mail from|end of data|data|ehlo|helo|starttls|auth|quit|initial connection)(?-u:\b)",
             "",
         ),
-        (r"(?i)\b(rcpt|mail|data|ehlo|helo) command\b", ""),
-        (r"(?i)did not like our (rcpt to|mail from|final data|data|ehlo|helo)", ""),
-        (r"(?i)\[(rcpt_to|mail_from|data)\]", ""),
-        (r"(?i)\bsmtp:(rcpt|mail|data|ehlo|helo)\b", ""),
-        (r"(?i)(?:sent|>>>|<<<)\s*(rcpt to|mail from|data|ehlo|helo)\b", ""),
+        (r"(?i-u)(?-u:\b)(rcpt|mail|data|ehlo|helo) command(?-u:\b)", ""),
+        (r"(?i-u)did not like our (rcpt to|mail from|final data|data|ehlo|helo)", ""),
+        (r"(?i-u)\[(rcpt_to|mail_from|data)\]", ""),
+        (r"(?i-u)(?-u:\b)smtp:(rcpt|mail|data|ehlo|helo)(?-u:\b)", ""),
+        (r"(?i-u)(?:sent|>>>|<<<)\s*(rcpt to|mail from|data|ehlo|helo)(?-u:\b)", ""),
         (
-            r"(?i)\b(?:while|during) (?:sending|performing) (?:the )?(rcpt to|mail from|data|ehlo|helo|message body)\b",
+            r"(?i-u)(?-u:\b)(?:while|during) (?:sending|performing) (?:the )?(rcpt to|mail from|data|ehlo|helo|message body)(?-u:\b)",
             "",
         ),
-        (r"(?i)\((data|rcpt|mail)\)", ""),
+        (r"(?i-u)\((data|rcpt|mail)\)", ""),
         // qmail: "192.0.2.1 does not like recipient." / "... does not like sender."
-        (r"(?i)does not like recipient", "RCPT"),
-        (r"(?i)does not like sender", "MAIL"),
-        (r"(?i)initial server greeting|upon connection|on connect", "CONN"),
+        (r"(?i-u)does not like recipient", "RCPT"),
+        (r"(?i-u)does not like sender", "MAIL"),
+        (r"(?i-u)initial server greeting|upon connection|on connect", "CONN"),
     ]
     .iter()
     .map(|(p, c)| (Regex::new(p).expect("command regex"), *c))

@@ -99,6 +99,16 @@ fn jis_escapes_decoded(b: &[u8]) -> String {
     }
 }
 
+/// The top-level header fields `Mail::header` answers for (the rest are not kept).
+const KEPT_HEADERS: &[&str] = &[
+    "content-type",
+    "x-failed-recipients",
+    "auto-submitted",
+    "x-autoreply",
+    "x-autorespond",
+    "precedence",
+];
+
 /// Only the header fields a bounce reader uses are parsed (MIME, addresses, date, subject,
 /// ids); the rest (a dozen `Received:` fields and more per message) stay raw text.
 static PARSER: std::sync::LazyLock<MessageParser> =
@@ -117,6 +127,7 @@ impl Mail {
         };
         m.headers = msg
             .headers_raw()
+            .filter(|(n, _)| KEPT_HEADERS.iter().any(|k| n.eq_ignore_ascii_case(k)))
             .map(|(n, v)| (n.to_ascii_lowercase(), v.split_whitespace().collect::<Vec<_>>().join(" ")))
             .collect();
         m.content_type = m.header("content-type").to_ascii_lowercase();
@@ -140,8 +151,10 @@ impl Mail {
         super::diag::addresses(self.header("x-failed-recipients")).map(|(_, a)| a).collect()
     }
 
-    /// The raw value of a top-level header field (first one), or "".
+    /// The raw value of a top-level header field (first one), or "": only for the fields in
+    /// `KEPT_HEADERS`.
     pub fn header(&self, name: &str) -> &str {
+        debug_assert!(KEPT_HEADERS.contains(&name), "{name} is not kept");
         self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str()).unwrap_or("")
     }
 
