@@ -2,10 +2,16 @@
 //! Sisimai's vocabulary and a suppress decision out.
 //!
 //! The rules are data (`rules.txt` beside this file, or a user's `--rules FILE` put first) and
-//! are compiled once into a single `RegexSet`; the first matching rule wins.
+//! are compiled once: one regex per rule, and one Aho-Corasick automaton over the literals each
+//! rule's matches must start with. A text is scanned once by the automaton; only the rules whose
+//! literals it holds (and the few rules with none) are run, in order; the first match wins.
+//! (One `RegexSet` over all rules did the same in one pass, but its lazy DFA builds a new state
+//! for nearly every byte of a text it has not seen: ~150 µs per new bounce text, half the time
+//! of a folder of bounce emails.)
 
 use crate::record::{Action, BounceType, Record};
-use regex::bytes::RegexSet;
+use aho_corasick::AhoCorasick;
+use regex::bytes::Regex;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -34,7 +40,14 @@ pub enum RulesError {
 pub struct Classifier {
     /// Tells this classifier's memoised answers from another's (see `memo`).
     id: u64,
-    set: RegexSet,
+    /// One regex per text rule, in rule order.
+    rules: Vec<Regex>,
+    /// The literals some match of a rule must start with, all rules in one automaton;
+    /// `owner[pattern]` is the rule.
+    prefilter: AhoCorasick,
+    owner: Vec<usize>,
+    /// Rules without such literals: always run.
+    always: Vec<usize>,
     reasons: Vec<String>,
     /// (origin, line) of every text rule, for `explain`-style diagnostics.
     origins: Vec<String>,
@@ -113,26 +126,36 @@ impl Classifier {
     }
 
     fn compile(rules: RuleSet) -> Result<Classifier, RulesError> {
-        // Bytes and ASCII-only case folding: the diagnostic texts are mostly ASCII, and a
-        // Unicode-aware case-insensitive DFA over all rules is several times larger.
-        let set = regex::bytes::RegexSetBuilder::new(rules.text.iter().map(|(_, p, _)| p))
-            .case_insensitive(true)
-            .unicode(false)
-            .size_limit(64 << 20)
-            .dfa_size_limit(64 << 20)
-            .build()
-            .map_err(|e| {
-                // Only when the set fails is each pattern compiled alone, so the error names its line.
-                for (_, pattern, origin) in &rules.text {
-                    if let Err(e) = regex::bytes::RegexBuilder::new(pattern)
-                        .case_insensitive(true)
-                        .unicode(false)
-                        .build()
-                    {
-                        return RulesError::Regex(e, origin.clone());
+        // Bytes and ASCII-only case folding: the diagnostic texts are mostly ASCII, and
+        // Unicode-aware case folding makes every automaton several times larger.
+        let mut compiled = Vec::with_capacity(rules.text.len());
+        let mut literals: Vec<Vec<u8>> = Vec::new();
+        let mut owner = Vec::new();
+        let mut always = Vec::new();
+        for (i, (_, pattern, origin)) in rules.text.iter().enumerate() {
+            let re = regex::bytes::RegexBuilder::new(pattern)
+                .case_insensitive(true)
+                .unicode(false)
+                .build()
+                .map_err(|e| RulesError::Regex(e, origin.clone()))?;
+            compiled.push(re);
+            match start_literals(pattern) {
+                Some(lits) => {
+                    for l in lits {
+                        literals.push(l);
+                        owner.push(i);
                     }
                 }
-                RulesError::Regex(e, "rules".into())
+                None => always.push(i),
+            }
+        }
+        let prefilter = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(&literals)
+            .map_err(|e| RulesError::Syntax {
+                origin: "rules".into(),
+                line: 0,
+                message: e.to_string(),
             })?;
         let mut status = HashMap::new();
         for (code, reason) in rules.status {
@@ -140,7 +163,10 @@ impl Classifier {
         }
         Ok(Classifier {
             id: memo::next_id(),
-            set,
+            rules: compiled,
+            prefilter,
+            owner,
+            always,
             reasons: rules.text.iter().map(|(r, _, _)| r.clone()).collect(),
             origins: rules.text.into_iter().map(|(_, _, o)| o).collect(),
             status,
@@ -151,8 +177,20 @@ impl Classifier {
     pub fn match_text(&self, text: &str) -> Option<(&str, &str)> {
         let b = text.as_bytes();
         let b = &b[..b.len().min(CLASSIFY_BYTES)];
-        let first = memo::first_match(self.id, b, |b| self.set.matches(b).into_iter().next())?;
+        let first = memo::first_match(self.id, b, |b| self.first_rule(b))?;
         Some((&self.reasons[first], &self.origins[first]))
+    }
+
+    /// The first rule (in order) that matches: only the candidates the literal scan names.
+    fn first_rule(&self, text: &[u8]) -> Option<usize> {
+        let mut candidate = vec![false; self.rules.len()];
+        for m in self.prefilter.find_overlapping_iter(text) {
+            candidate[self.owner[m.pattern().as_usize()]] = true;
+        }
+        for &i in &self.always {
+            candidate[i] = true;
+        }
+        (0..self.rules.len()).find(|&i| candidate[i] && self.rules[i].is_match(text))
     }
 
     /// The reason from the status table: exact `x.y.z`, then `x.y`.
@@ -195,6 +233,29 @@ impl Classifier {
         }
         rec.suppress = suppress(&rec.reason, rec.bounce_type);
     }
+}
+
+/// The literals every match of `pattern` starts with (lower-cased; the automaton ignores ASCII
+/// case), or None when there is no such short list (a class too wide, an optional start) and
+/// the rule must always be run.
+fn start_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let hir = regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .case_insensitive(false)
+        .build()
+        .parse(pattern)
+        .ok()?;
+    let seq = Extractor::new().kind(ExtractKind::Prefix).limit_total(200).extract(&hir);
+    let lits = seq.literals()?;
+    if lits.is_empty() || lits.iter().any(|l| l.is_empty()) {
+        return None;
+    }
+    let mut out: Vec<Vec<u8>> = lits.iter().map(|l| l.as_bytes().to_ascii_lowercase()).collect();
+    out.sort();
+    out.dedup();
+    Some(out)
 }
 
 /// The address itself is dead: a hard failure whose reason is userunknown, hostunknown,
@@ -257,6 +318,42 @@ mod tests {
         assert_eq!(c.reason(Action::Failed, "550 go away", "5.1.1"), "userunknown");
         assert_eq!(c.reason(Action::Failed, "550 go away", "5.7.99"), "securityerror");
         assert_eq!(c.reason(Action::Failed, "550 go away", ""), "undefined");
+    }
+
+    #[test]
+    fn the_prefilter_never_changes_the_first_matching_rule() {
+        let c = Classifier::builtin();
+        let brute = |t: &[u8]| (0..c.rules.len()).find(|&i| c.rules[i].is_match(t));
+        // Every rule's own start literals in a sentence, and texts that hit several rules.
+        let mut texts: Vec<String> = BUILTIN_RULES
+            .lines()
+            .filter_map(|l| l.split_once(char::is_whitespace).map(|(_, p)| p.trim()))
+            .filter_map(start_literals)
+            .flatten()
+            .map(|l| {
+                format!(
+                    "550 5.7.1 <a@example.com>: {} (see RCPT)",
+                    String::from_utf8_lossy(&l).to_uppercase()
+                )
+            })
+            .collect();
+        texts.extend(
+            [
+                "X-Unix; 77",
+                "550 5.1.1 <a@b>: Recipient address rejected: User unknown in virtual mailbox table",
+                "421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to user complaints",
+                "554 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org",
+                "sorry, that domain isn't in my list of allowed rcpthosts / account disabled and mailbox full",
+                "Name service error for name=example.com type=MX: Host not found, try again",
+                "   550 transaction failed   ",
+                "",
+            ]
+            .map(String::from),
+        );
+        for t in &texts {
+            let b = t.as_bytes();
+            assert_eq!(c.first_rule(b), brute(b), "{t}");
+        }
     }
 
     #[test]
