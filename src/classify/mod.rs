@@ -40,8 +40,9 @@ pub enum RulesError {
 pub struct Classifier {
     /// Tells this classifier's memoised answers from another's (see `memo`).
     id: u64,
-    /// One regex per text rule, in rule order.
-    rules: Vec<Regex>,
+    /// One regex per text rule, in rule order, built when first needed (a user's rules are
+    /// built at once, so that an error names its line; the built-in ones are tested).
+    rules: Vec<Rule>,
     /// The literals some match of a rule must start with, all rules in one automaton;
     /// `owner[pattern]` is the rule.
     prefilter: AhoCorasick,
@@ -126,19 +127,20 @@ impl Classifier {
     }
 
     fn compile(rules: RuleSet) -> Result<Classifier, RulesError> {
-        // Bytes and ASCII-only case folding: the diagnostic texts are mostly ASCII, and
-        // Unicode-aware case folding makes every automaton several times larger.
         let mut compiled = Vec::with_capacity(rules.text.len());
         let mut literals: Vec<Vec<u8>> = Vec::new();
         let mut owner = Vec::new();
         let mut always = Vec::new();
         for (i, (_, pattern, origin)) in rules.text.iter().enumerate() {
-            let re = regex::bytes::RegexBuilder::new(pattern)
-                .case_insensitive(true)
-                .unicode(false)
-                .build()
-                .map_err(|e| RulesError::Regex(e, origin.clone()))?;
-            compiled.push(re);
+            let rule = Rule {
+                pattern: pattern.clone(),
+                built: std::sync::OnceLock::new(),
+            };
+            if !origin.starts_with("builtin:") {
+                let re = build_rule(pattern).map_err(|e| RulesError::Regex(e, origin.clone()))?;
+                let _ = rule.built.set(re);
+            }
+            compiled.push(rule);
             match start_literals(pattern) {
                 Some(lits) => {
                     for l in lits {
@@ -190,7 +192,7 @@ impl Classifier {
         for &i in &self.always {
             candidate[i] = true;
         }
-        (0..self.rules.len()).find(|&i| candidate[i] && self.rules[i].is_match(text))
+        (0..self.rules.len()).find(|&i| candidate[i] && self.rules[i].regex().is_match(text))
     }
 
     /// The reason from the status table: exact `x.y.z`, then `x.y`.
@@ -233,6 +235,30 @@ impl Classifier {
         }
         rec.suppress = suppress(&rec.reason, rec.bounce_type);
     }
+}
+
+/// A text rule's regex, built on first use.
+#[derive(Debug)]
+struct Rule {
+    pattern: String,
+    built: std::sync::OnceLock<Regex>,
+}
+
+impl Rule {
+    fn regex(&self) -> &Regex {
+        // Only built-in rules are built here, and a test builds every one of them.
+        self.built
+            .get_or_init(|| build_rule(&self.pattern).expect("built-in rule compiles"))
+    }
+}
+
+/// Bytes and ASCII-only case folding: the diagnostic texts are mostly ASCII, and Unicode-aware
+/// case folding makes every automaton several times larger.
+fn build_rule(pattern: &str) -> Result<Regex, regex::Error> {
+    regex::bytes::RegexBuilder::new(pattern)
+        .case_insensitive(true)
+        .unicode(false)
+        .build()
 }
 
 /// The literals every match of `pattern` starts with (lower-cased; the automaton ignores ASCII
@@ -281,6 +307,9 @@ mod tests {
     #[test]
     fn builtin_rules_compile_and_first_match_wins() {
         let c = Classifier::builtin();
+        for r in &c.rules {
+            build_rule(&r.pattern).unwrap_or_else(|e| panic!("{}: {e}", r.pattern));
+        }
         assert_eq!(
             c.reason(Action::Failed, "550 5.1.1 <a@b>: Recipient address rejected: User unknown", "5.1.1"),
             "userunknown"
@@ -323,7 +352,7 @@ mod tests {
     #[test]
     fn the_prefilter_never_changes_the_first_matching_rule() {
         let c = Classifier::builtin();
-        let brute = |t: &[u8]| (0..c.rules.len()).find(|&i| c.rules[i].is_match(t));
+        let brute = |t: &[u8]| (0..c.rules.len()).find(|&i| c.rules[i].regex().is_match(t));
         // Every rule's own start literals in a sentence, and texts that hit several rules.
         let mut texts: Vec<String> = BUILTIN_RULES
             .lines()
