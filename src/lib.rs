@@ -12,6 +12,7 @@ pub mod engine;
 pub mod explain;
 pub mod input;
 pub mod parse;
+pub mod prefilter;
 pub mod record;
 pub mod report;
 pub mod trace;

@@ -9,8 +9,8 @@
 //! for nearly every byte of a text it has not seen: ~150 µs per new bounce text, half the time
 //! of a folder of bounce emails.)
 
+use crate::prefilter::Prefilter;
 use crate::record::{Action, BounceType, Record};
-use aho_corasick::AhoCorasick;
 use regex::bytes::Regex;
 use std::collections::HashMap;
 use std::path::Path;
@@ -43,12 +43,8 @@ pub struct Classifier {
     /// One regex per text rule, in rule order, built when first needed (a user's rules are
     /// built at once, so that an error names its line; the built-in ones are tested).
     rules: Vec<Rule>,
-    /// The literals some match of a rule must start with, all rules in one automaton;
-    /// `owner[pattern]` is the rule.
-    prefilter: AhoCorasick,
-    owner: Vec<usize>,
-    /// Rules without such literals: always run.
-    always: Vec<usize>,
+    /// Which rules can match a text at all (their start literals).
+    prefilter: Prefilter,
     reasons: Vec<String>,
     /// (origin, line) of every text rule, for `explain`-style diagnostics.
     origins: Vec<String>,
@@ -128,10 +124,7 @@ impl Classifier {
 
     fn compile(rules: RuleSet) -> Result<Classifier, RulesError> {
         let mut compiled = Vec::with_capacity(rules.text.len());
-        let mut literals: Vec<Vec<u8>> = Vec::new();
-        let mut owner = Vec::new();
-        let mut always = Vec::new();
-        for (i, (_, pattern, origin)) in rules.text.iter().enumerate() {
+        for (_, pattern, origin) in &rules.text {
             let rule = Rule {
                 pattern: pattern.clone(),
                 built: std::sync::OnceLock::new(),
@@ -141,24 +134,8 @@ impl Classifier {
                 let _ = rule.built.set(re);
             }
             compiled.push(rule);
-            match start_literals(pattern) {
-                Some(lits) => {
-                    for l in lits {
-                        literals.push(l);
-                        owner.push(i);
-                    }
-                }
-                None => always.push(i),
-            }
         }
-        let prefilter = AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .build(&literals)
-            .map_err(|e| RulesError::Syntax {
-                origin: "rules".into(),
-                line: 0,
-                message: e.to_string(),
-            })?;
+        let prefilter = Prefilter::new(&rules.text.iter().map(|(_, p, _)| p.as_str()).collect::<Vec<_>>());
         let mut status = HashMap::new();
         for (code, reason) in rules.status {
             status.entry(code).or_insert(reason);
@@ -167,8 +144,6 @@ impl Classifier {
             id: memo::next_id(),
             rules: compiled,
             prefilter,
-            owner,
-            always,
             reasons: rules.text.iter().map(|(r, _, _)| r.clone()).collect(),
             origins: rules.text.into_iter().map(|(_, _, o)| o).collect(),
             status,
@@ -185,14 +160,7 @@ impl Classifier {
 
     /// The first rule (in order) that matches: only the candidates the literal scan names.
     fn first_rule(&self, text: &[u8]) -> Option<usize> {
-        let mut candidate = vec![false; self.rules.len()];
-        for m in self.prefilter.find_overlapping_iter(text) {
-            candidate[self.owner[m.pattern().as_usize()]] = true;
-        }
-        for &i in &self.always {
-            candidate[i] = true;
-        }
-        (0..self.rules.len()).find(|&i| candidate[i] && self.rules[i].regex().is_match(text))
+        self.prefilter.candidates(text).find(|&i| self.rules[i].regex().is_match(text))
     }
 
     /// The reason from the status table: exact `x.y.z`, then `x.y`.
@@ -259,29 +227,6 @@ fn build_rule(pattern: &str) -> Result<Regex, regex::Error> {
         .case_insensitive(true)
         .unicode(false)
         .build()
-}
-
-/// The literals every match of `pattern` starts with (lower-cased; the automaton ignores ASCII
-/// case), or None when there is no such short list (a class too wide, an optional start) and
-/// the rule must always be run.
-fn start_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
-    use regex_syntax::hir::literal::{ExtractKind, Extractor};
-    let hir = regex_syntax::ParserBuilder::new()
-        .unicode(false)
-        .utf8(false)
-        .case_insensitive(false)
-        .build()
-        .parse(pattern)
-        .ok()?;
-    let seq = Extractor::new().kind(ExtractKind::Prefix).limit_total(200).extract(&hir);
-    let lits = seq.literals()?;
-    if lits.is_empty() || lits.iter().any(|l| l.is_empty()) {
-        return None;
-    }
-    let mut out: Vec<Vec<u8>> = lits.iter().map(|l| l.as_bytes().to_ascii_lowercase()).collect();
-    out.sort();
-    out.dedup();
-    Some(out)
 }
 
 /// The address itself is dead: a hard failure whose reason is userunknown, hostunknown,
@@ -357,7 +302,7 @@ mod tests {
         let mut texts: Vec<String> = BUILTIN_RULES
             .lines()
             .filter_map(|l| l.split_once(char::is_whitespace).map(|(_, p)| p.trim()))
-            .filter_map(start_literals)
+            .filter_map(crate::prefilter::start_literals)
             .flatten()
             .map(|l| {
                 format!(

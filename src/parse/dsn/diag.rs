@@ -115,8 +115,30 @@ pub fn reply_code(text: &str) -> Option<(usize, String)> {
 
 /// Patterns that name the host that answered. Group 1 is the name (or address); group 2, when
 /// present, the address in brackets. First pattern that matches wins.
-static HOSTS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
-    [
+/// Patterns tried in order behind one literal prefilter (`crate::prefilter`).
+struct Ordered {
+    prefilter: crate::prefilter::Prefilter,
+    each: Vec<Regex>,
+}
+
+impl Ordered {
+    fn new(patterns: &[&str]) -> Ordered {
+        Ordered {
+            prefilter: crate::prefilter::Prefilter::new(patterns),
+            each: patterns.iter().map(|p| Regex::new(p).expect("pattern")).collect(),
+        }
+    }
+
+    /// The captures of each pattern that matches, in pattern order, with its index.
+    fn captures<'a, 't: 'a>(&'a self, text: &'t str) -> impl Iterator<Item = (usize, regex::Captures<'t>)> + 'a {
+        self.prefilter
+            .candidates(text.as_bytes())
+            .filter_map(move |i| self.each[i].captures(text).map(|c| (i, c)))
+    }
+}
+
+static HOSTS: LazyLock<Ordered> = LazyLock::new(|| {
+    Ordered::new(&[
         r"(?i-u)(?-u:\b)remote[- ]mta:\s*(?:dns;\s*)?<?\[?([a-z0-9][a-z0-9.:-]*[a-z0-9])\]?>?",
         r"(?i-u)(?-u:\b)remote system:\s*dns;\s*([a-z0-9][a-z0-9.-]*[a-z0-9])(?:\s*\(TCP\|[0-9.]+\|[0-9]+\|([0-9.]+))?",
         r"(?i-u)(?-u:\b)host\s+([a-z0-9][a-z0-9.-]*[a-z0-9])\s*\[([0-9a-f.:]+|ipv6:[0-9a-f:]+)\]",
@@ -131,17 +153,14 @@ static HOSTS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         // sendmail's transcript: "... while talking to mx1.example.com.:"
         r"(?i-u)(?-u:\b)while talking to ([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)\.?:",
         r"(?i-u)(?-u:\b)(?:host|server|mx)\s+([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)\s+(?:said|says|replied|responded|returned)",
-    ]
-    .iter()
-    .map(|p| Regex::new(p).expect("host regex"))
-    .collect()
+    ])
 });
 
 /// The host a text names as the one that answered: (name, address). A name that is an IP
 /// address goes to the address.
 pub fn remote_host(text: &str) -> (String, String) {
-    for re in HOSTS.iter() {
-        if let Some(c) = re.captures(text) {
+    for (_, c) in HOSTS.captures(text) {
+        {
             let name = c.get(1).map(|m| m.as_str()).unwrap_or("").trim_end_matches('.');
             let ip = c.get(2).map(|m| m.as_str()).unwrap_or("");
             let ip = ip.strip_prefix("IPv6:").or_else(|| ip.strip_prefix("ipv6:")).unwrap_or(ip);
@@ -158,43 +177,42 @@ pub fn remote_host(text: &str) -> (String, String) {
     (String::new(), String::new())
 }
 
-static COMMANDS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
-    [
-        (
-            r"(?i-u)in reply to (rcpt to|mail from|end of data|data|ehlo|helo|starttls|auth|quit)(?-u:\b)",
-            "",
-        ),
-        (
-            r"(?i-u)(?-u:\b)after (rcpt to|mail from|end of data|data|ehlo|helo|starttls|auth|quit|initial connection)(?-u:\b)",
-            "",
-        ),
-        (r"(?i-u)(?-u:\b)(rcpt|mail|data|ehlo|helo) command(?-u:\b)", ""),
-        (r"(?i-u)did not like our (rcpt to|mail from|final data|data|ehlo|helo)", ""),
-        (r"(?i-u)\[(rcpt_to|mail_from|data)\]", ""),
-        (r"(?i-u)(?-u:\b)smtp:(rcpt|mail|data|ehlo|helo)(?-u:\b)", ""),
-        (r"(?i-u)(?:sent|>>>|<<<)\s*(rcpt to|mail from|data|ehlo|helo)(?-u:\b)", ""),
-        (
-            r"(?i-u)(?-u:\b)(?:while|during) (?:sending|performing) (?:the )?(rcpt to|mail from|data|ehlo|helo|message body)(?-u:\b)",
-            "",
-        ),
-        (r"(?i-u)\((data|rcpt|mail)\)", ""),
-        // qmail: "192.0.2.1 does not like recipient." / "... does not like sender."
-        (r"(?i-u)does not like recipient", "RCPT"),
-        (r"(?i-u)does not like sender", "MAIL"),
-        (r"(?i-u)initial server greeting|upon connection|on connect", "CONN"),
-    ]
-    .iter()
-    .map(|(p, c)| (Regex::new(p).expect("command regex"), *c))
-    .collect()
-});
+/// What each of `COMMANDS` gives: a fixed command, or "" to name it from the first group.
+const COMMAND_PATTERNS: &[(&str, &str)] = &[
+    (
+        r"(?i-u)in reply to (rcpt to|mail from|end of data|data|ehlo|helo|starttls|auth|quit)(?-u:\b)",
+        "",
+    ),
+    (
+        r"(?i-u)(?-u:\b)after (rcpt to|mail from|end of data|data|ehlo|helo|starttls|auth|quit|initial connection)(?-u:\b)",
+        "",
+    ),
+    (r"(?i-u)(?-u:\b)(rcpt|mail|data|ehlo|helo) command(?-u:\b)", ""),
+    (r"(?i-u)did not like our (rcpt to|mail from|final data|data|ehlo|helo)", ""),
+    (r"(?i-u)\[(rcpt_to|mail_from|data)\]", ""),
+    (r"(?i-u)(?-u:\b)smtp:(rcpt|mail|data|ehlo|helo)(?-u:\b)", ""),
+    (r"(?i-u)(?:sent|>>>|<<<)\s*(rcpt to|mail from|data|ehlo|helo)(?-u:\b)", ""),
+    (
+        r"(?i-u)(?-u:\b)(?:while|during) (?:sending|performing) (?:the )?(rcpt to|mail from|data|ehlo|helo|message body)(?-u:\b)",
+        "",
+    ),
+    (r"(?i-u)\((data|rcpt|mail)\)", ""),
+    // qmail: "192.0.2.1 does not like recipient." / "... does not like sender."
+    (r"(?i-u)does not like recipient", "RCPT"),
+    (r"(?i-u)does not like sender", "MAIL"),
+    (r"(?i-u)initial server greeting|upon connection|on connect", "CONN"),
+];
+
+static COMMANDS: LazyLock<Ordered> = LazyLock::new(|| Ordered::new(&COMMAND_PATTERNS.iter().map(|(p, _)| *p).collect::<Vec<_>>()));
 
 /// The SMTP command a text says the error answered (CONN, HELO, EHLO, MAIL, RCPT, DATA, ...).
 pub fn command(text: &str) -> String {
     if let Some(c) = transcript_command(text) {
         return c;
     }
-    for (re, fixed) in COMMANDS.iter() {
-        if let Some(c) = re.captures(text) {
+    for (i, c) in COMMANDS.captures(text) {
+        let fixed = COMMAND_PATTERNS[i].1;
+        {
             if !fixed.is_empty() {
                 return fixed.to_string();
             }
