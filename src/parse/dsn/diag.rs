@@ -160,19 +160,17 @@ static HOSTS: LazyLock<Ordered> = LazyLock::new(|| {
 /// address goes to the address.
 pub fn remote_host(text: &str) -> (String, String) {
     for (_, c) in HOSTS.captures(text) {
-        {
-            let name = c.get(1).map(|m| m.as_str()).unwrap_or("").trim_end_matches('.');
-            let ip = c.get(2).map(|m| m.as_str()).unwrap_or("");
-            let ip = ip.strip_prefix("IPv6:").or_else(|| ip.strip_prefix("ipv6:")).unwrap_or(ip);
-            let ip = if is_ip(ip.as_bytes()) { ip.to_string() } else { String::new() };
-            if is_ip(name.as_bytes()) {
-                return (String::new(), if ip.is_empty() { name.to_string() } else { ip });
-            }
-            if name.eq_ignore_ascii_case("localhost") || !name.contains('.') {
-                continue;
-            }
-            return (name.to_ascii_lowercase(), ip);
+        let name = c.get(1).map(|m| m.as_str()).unwrap_or("").trim_end_matches('.');
+        let ip = c.get(2).map(|m| m.as_str()).unwrap_or("");
+        let ip = ip.strip_prefix("IPv6:").or_else(|| ip.strip_prefix("ipv6:")).unwrap_or(ip);
+        let ip = if is_ip(ip.as_bytes()) { ip.to_string() } else { String::new() };
+        if is_ip(name.as_bytes()) {
+            return (String::new(), if ip.is_empty() { name.to_string() } else { ip });
         }
+        if name.eq_ignore_ascii_case("localhost") || !name.contains('.') {
+            continue;
+        }
+        return (name.to_ascii_lowercase(), ip);
     }
     (String::new(), String::new())
 }
@@ -210,21 +208,19 @@ pub fn command(text: &str) -> String {
     if let Some(c) = transcript_command(text) {
         return c;
     }
-    for (i, c) in COMMANDS.captures(text) {
-        let fixed = COMMAND_PATTERNS[i].1;
-        {
-            if !fixed.is_empty() {
-                return fixed.to_string();
-            }
-            let phrase = c.get(1).map(|m| m.as_str()).unwrap_or("").replace('_', " ");
-            let lower = phrase.to_ascii_lowercase();
-            if lower == "initial connection" {
-                return "CONN".into();
-            }
-            return smtp::command(&phrase);
-        }
+    // The first pattern that matches names it.
+    let Some((i, c)) = COMMANDS.captures(text).next() else {
+        return String::new();
+    };
+    let fixed = COMMAND_PATTERNS[i].1;
+    if !fixed.is_empty() {
+        return fixed.to_string();
     }
-    String::new()
+    let phrase = c.get(1).map(|m| m.as_str()).unwrap_or("").replace('_', " ");
+    if phrase.eq_ignore_ascii_case("initial connection") {
+        return "CONN".into();
+    }
+    smtp::command(&phrase)
 }
 
 /// In a session transcript (">>> RCPT To:<a@b>" then "<<< 550 ..."), the command that drew the
