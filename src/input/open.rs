@@ -400,6 +400,11 @@ pub fn looks_like_email(b: &[u8]) -> bool {
         ) {
             known += 1;
         }
+        if fields >= 2 && known >= 1 {
+            // Two header fields, one of them a mail header: enough (a message's header block is
+            // often 50 fields long).
+            return true;
+        }
     }
     fields >= 2 && known >= 1
 }

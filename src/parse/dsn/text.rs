@@ -168,7 +168,6 @@ fn starts_headers(line: &str) -> bool {
     if l.first().is_none_or(|c| c.is_ascii_whitespace()) {
         return false;
     }
-    let lower = line.to_ascii_lowercase();
     [
         "received: ",
         "return-path: ",
@@ -179,11 +178,23 @@ fn starts_headers(line: &str) -> bool {
         "received-spf:",
     ]
     .iter()
-    .any(|p| lower.starts_with(p))
+    .any(|p| starts_ci(line, p))
+}
+
+/// `text` starts with `prefix` (lower-case), ignoring ASCII case; no copy made.
+fn starts_ci(text: &str, prefix: &str) -> bool {
+    text.as_bytes()
+        .get(..prefix.len())
+        .is_some_and(|h| h.eq_ignore_ascii_case(prefix.as_bytes()))
+}
+
+/// `text` ends with `suffix` (lower-case), ignoring ASCII case.
+fn ends_ci(text: &str, suffix: &str) -> bool {
+    text.len() >= suffix.len() && text.as_bytes()[text.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
 }
 
 /// Lines whose addresses are not failed recipients (they name the sender or the message).
-fn is_sender_line(lower_trimmed: &str) -> bool {
+fn is_sender_line(trimmed: &str) -> bool {
     [
         "from:",
         "sender:",
@@ -202,7 +213,7 @@ fn is_sender_line(lower_trimmed: &str) -> bool {
         "x-",
     ]
     .iter()
-    .any(|p| lower_trimmed.starts_with(p))
+    .any(|p| starts_ci(trimmed, p))
 }
 
 /// Local parts of administrative addresses, used only when nothing else is found.
@@ -326,17 +337,16 @@ fn recipients(block: &str, mail: &Mail) -> Vec<(usize, String)> {
     let mut strong: Vec<(usize, String)> = Vec::new();
     let mut weak: Vec<(usize, String)> = Vec::new();
     for line in block.split_inclusive('\n') {
-        let lower = line.trim().to_ascii_lowercase();
-        let sender_line = is_sender_line(&lower);
-        let to_line = lower.starts_with("to:");
+        let trimmed = line.trim();
+        let sender_line = is_sender_line(trimmed);
+        let to_line = starts_ci(trimmed, "to:");
         for (off, a) in diag::addresses(line) {
             let before = line[..off].chars().next_back();
             if matches!(before, Some('=') | Some('/')) || sender_line || is_admin(&a) {
                 continue;
             }
             // Exim names the address an alias came from: not a recipient of its own.
-            let lead = line[..off].to_ascii_lowercase();
-            if lead.trim_end_matches([' ', '<']).ends_with("generated from") {
+            if ends_ci(line[..off].trim_end_matches([' ', '<']), "generated from") {
                 continue;
             }
             let list = if to_line || not(&a) { &mut weak } else { &mut strong };
