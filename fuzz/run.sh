@@ -14,7 +14,7 @@ tdir=${CARGO_TARGET_DIR:-$work/target}
 triple=$(rustc -vV | sed -n 's/^host: //p')
 RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
--Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing -Cdebug-assertions -Coverflow-checks" \
+-Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing" \
   cargo build --release --target "$triple" --target-dir "$tdir"
 seeds() {
   case $1 in

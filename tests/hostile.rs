@@ -416,3 +416,26 @@ fn a_crafted_diagnostic_cannot_drive_the_terminal() {
         );
     }
 }
+
+#[test]
+fn corrupt_mime_that_trips_the_mime_parser_costs_only_that_message() {
+    // Found by fuzzing: a message/rfc822 part whose body is a second message/rfc822 inside a
+    // boundary that never closes it. mail-parser asserts on it in debug builds (caught: the
+    // message is unparsed) and recovers in release builds (no recipient: unparsed too).
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("corrupt.eml");
+    write(
+        &p,
+        b"From: MAILER-DAEMON@example.jp\nSubject: Undeliverable mail\nMIME-Version: 1.0\n\
+Content-Type: multipart/mixed; boundary=\"B\"\n\n---B\nContent-Type: message/rfc822\n\nX\n\
+Content-Type: message/rfc822\n\nFrom: a@example.net\n\nHello.\n--B--\n",
+    );
+    let good = fixture("dsn/rfc3464.eml");
+    let out = run(&["report", "--format", "json", p.to_str().unwrap(), good.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let s: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_accounted(&s);
+    assert_eq!(s["inputs"]["messages"], 2, "{s}");
+    assert_eq!(s["accounting"]["unparsed"], 1, "{s}");
+    assert!(s["accounting"]["records"].as_u64().unwrap() >= 1, "{s}");
+}

@@ -278,8 +278,11 @@ pub fn read_message(raw: &[u8], settings: &Settings) -> Outcome {
 /// `depth`: how many wrapping notices are around this message (a report attached to a notice
 /// is read in its place, once).
 fn read_message_in(raw: &[u8], depth: u8) -> Outcome {
-    let Some(m) = mail::Mail::parse(raw) else {
-        return Outcome::NotBounce(None);
+    // A panic inside the MIME parser (a third-party crate) costs this message, not the batch.
+    let m = match std::panic::catch_unwind(|| mail::Mail::parse(raw)) {
+        Ok(Some(m)) => m,
+        Ok(None) => return Outcome::NotBounce(None),
+        Err(_) => return Outcome::Unparsed("the MIME parser failed on this message"),
     };
     if depth == 0 && m.status_parts.is_empty() {
         if let Some(inner) = &m.attached_report {
