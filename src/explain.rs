@@ -409,7 +409,7 @@ pub fn explain(input: &str, classifier: &Classifier) -> Explanation {
         } else {
             String::new()
         };
-        e.suppress = suppress(&e.reason, bt);
+        e.suppress = suppress(&e.reason, bt, &e.reply_code, &e.status);
     }
     e.advice = advice(&e, success);
     e

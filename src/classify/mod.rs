@@ -201,7 +201,7 @@ impl Classifier {
             // when there is nothing to read at all.
             rec.reason = "onhold".into();
         }
-        rec.suppress = suppress(&rec.reason, rec.bounce_type);
+        rec.suppress = suppress(&rec.reason, rec.bounce_type, &rec.reply_code, &rec.status);
     }
 }
 
@@ -230,9 +230,11 @@ fn build_rule(pattern: &str) -> Result<Regex, regex::Error> {
 }
 
 /// The address itself is dead: a hard failure whose reason is userunknown, hostunknown,
-/// hasmoved or notaccept.
-pub fn suppress(reason: &str, bounce_type: Option<BounceType>) -> bool {
-    bounce_type == Some(BounceType::Hard) && DEAD_ADDRESS.contains(&reason)
+/// hasmoved or notaccept; notaccept (the domain takes no mail) only where no code says the
+/// failure was temporary (a report that gave up on a `4.0.0` is not the domain's last word).
+pub fn suppress(reason: &str, bounce_type: Option<BounceType>, reply_code: &str, status: &str) -> bool {
+    let temporary = reply_code.starts_with('4') || status.starts_with('4');
+    bounce_type == Some(BounceType::Hard) && DEAD_ADDRESS.contains(&reason) && !(reason == "notaccept" && temporary)
 }
 
 /// Hard or soft from the codes: the first digit of the reply code, else of the enhanced status.
@@ -352,10 +354,14 @@ mod tests {
 
     #[test]
     fn suppress_only_for_dead_addresses_on_hard_failures() {
-        assert!(suppress("userunknown", Some(BounceType::Hard)));
-        assert!(suppress("notaccept", Some(BounceType::Hard)));
-        assert!(!suppress("hostunknown", Some(BounceType::Soft)));
-        assert!(!suppress("mailboxfull", Some(BounceType::Hard)));
+        let hard = Some(BounceType::Hard);
+        assert!(suppress("userunknown", hard, "550", "5.1.1"));
+        assert!(suppress("notaccept", hard, "556", "5.1.10"));
+        assert!(suppress("notaccept", hard, "", ""));
+        // Given up after a temporary answer: the domain's null MX may be a passing state.
+        assert!(!suppress("notaccept", hard, "", "4.0.0"));
+        assert!(!suppress("hostunknown", Some(BounceType::Soft), "450", "4.1.2"));
+        assert!(!suppress("mailboxfull", hard, "552", "5.2.2"));
     }
 
     #[test]

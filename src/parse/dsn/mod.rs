@@ -173,11 +173,11 @@ fn settle_reason(r: &mut Record, hint: &str, c: &crate::classify::Classifier) {
         // Refused before the envelope began: the client host itself was refused.
         reason = "blocked".into();
     }
+    // Refused at MAIL FROM: the sender was refused, unless the text says the client is listed
+    // (a block list, a provider's block code), which is the client's block at any command.
     if r.smtp_command == "MAIL"
-        && matches!(
-            reason.as_str(),
-            "userunknown" | "filtered" | "undefined" | "hostunknown" | "blocked"
-        )
+        && (matches!(reason.as_str(), "userunknown" | "filtered" | "undefined" | "hostunknown")
+            || (reason == "blocked" && !CLIENT_LISTED.is_match(&r.diagnostic)))
     {
         reason = "rejected".into();
     }
@@ -192,6 +192,12 @@ fn settle_reason(r: &mut Record, hint: &str, c: &crate::classify::Classifier) {
 /// (or a local delivery agent's "mail.local: unknown user: x").
 static FILTER_WORDING: std::sync::LazyLock<regex::Regex> =
     std::sync::LazyLock::new(|| regex::Regex::new(r"(?i)\b[45]\d\d:?\s+:\s*user unknown|\b[45]\d\d[ -]'?unknown user\b").expect("regex"));
+
+/// A refusal that names the client's listing: a block list, a provider's block code.
+static CLIENT_LISTED: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"(?i)\baup#|blocked using|\bdnsbl|\brbl\b|spamhaus|spamcop|block ?list|black ?list|deny ?list|listed (at|on|in)\b")
+        .expect("regex")
+});
 
 static QUOTED_REPLY: std::sync::LazyLock<regex::Regex> =
     std::sync::LazyLock::new(|| regex::Regex::new(r"(?:^|\s)([45]\d\d)[ -]'([45]\.\d{1,3}\.\d{1,3})\b").expect("regex"));
@@ -447,6 +453,15 @@ mod tests {
         // At MAIL FROM it is the sender that was refused.
         assert_eq!(reason("5.1.0", "MAIL", "553 5.1.0 sender.example does not exist"), "rejected");
         assert_eq!(reason("5.7.1", "MAIL", "550 5.7.1 Access denied"), "rejected");
+        // ... unless the text says the client is listed: that block holds at any command.
+        assert_eq!(
+            reason("5.1.0", "MAIL", "550 5.1.0 <a@example.com> sender rejected. AUP#CDRBL"),
+            "blocked"
+        );
+        assert_eq!(
+            reason("5.7.1", "MAIL", "554 5.7.1 Service unavailable; blocked using bl.example.org"),
+            "blocked"
+        );
         // Refused at the greeting or HELO with nothing more said: the client host is blocked.
         assert_eq!(reason("5.0.0", "EHLO", "550 Rejected"), "blocked");
         assert_eq!(reason("5.0.0", "RCPT", "550 Rejected"), "undefined");
