@@ -294,3 +294,118 @@ fn a_size_in_the_message_details_is_not_a_reply_code() {
         ],
     );
 }
+
+#[test]
+fn more_families_read_by_the_shared_skeleton() {
+    // Each of these is read by the RFC 3464 reader or the shared text reader with no family of
+    // its own; the test pins what each gives.
+    let cases: &[(&str, &[(&str, &str)])] = &[
+        // Yahoo: qmail's layout; "Remote host said" names no host, so none is given.
+        (
+            "dsn/yahoo.eml",
+            &[
+                ("recipient", "quinn@example.org"),
+                ("reply_code", "550"),
+                ("status", "5.1.1"),
+                ("smtp_command", "RCPT"),
+                ("remote_host", ""),
+                ("reason", "userunknown"),
+                ("suppress", "true"),
+                ("message_id", "sched-31@example.net"),
+            ],
+        ),
+        // Courier: the report's Remote-MTA, with the address its text gives beside that name.
+        (
+            "dsn/courier.eml",
+            &[
+                ("recipient", "steve@example.jp"),
+                ("status", "5.1.1"),
+                ("smtp_command", "RCPT"),
+                ("remote_host", "mx3.example.jp"),
+                ("remote_ip", "203.0.113.45"),
+                ("reporting_mta", "relay.example.net"),
+                ("sender", "rita@example.net"),
+            ],
+        ),
+        // Domino: an X-Notes diagnostic with no codes but the report's status.
+        (
+            "dsn/domino.eml",
+            &[
+                ("recipient", "ume@example.co.jp"),
+                ("reply_code", ""),
+                ("status", "5.0.0"),
+                ("reason", "userunknown"),
+                ("diagnostic", "User ume (ume@example.co.jp) not listed in Domino Directory"),
+            ],
+        ),
+        // McAfee: Original-Recipient only, a Remote-MTA that is an address.
+        (
+            "dsn/mcafee.eml",
+            &[
+                ("recipient", "wes@example.jp"),
+                ("reply_code", "550"),
+                ("status", "5.2.2"),
+                ("remote_host", ""),
+                ("remote_ip", "198.51.100.248"),
+                ("reason", "mailboxfull"),
+                ("suppress", "false"),
+            ],
+        ),
+        // Trend Micro InterScan: a "Sent <<< / Received >>>" transcript.
+        (
+            "dsn/trendmicro.eml",
+            &[
+                ("recipient", "yuki@example.co.jp"),
+                ("reply_code", "550"),
+                ("status", "5.1.1"),
+                ("smtp_command", "RCPT"),
+                ("reason", "userunknown"),
+                ("message_id", "meeting-2@example.com"),
+            ],
+        ),
+        // au (KDDI): one line of English and the address, no codes at all.
+        (
+            "dsn/au.eml",
+            &[
+                ("recipient", "aki@ezweb.example.jp"),
+                ("reply_code", ""),
+                ("status", ""),
+                ("reason", "suspend"),
+                ("suppress", "false"),
+            ],
+        ),
+        // Outlook.com: the recipient in the text, the codes in the report.
+        (
+            "dsn/outlook.eml",
+            &[
+                ("recipient", "bea@example.org"),
+                ("reply_code", "550"),
+                ("status", "5.2.2"),
+                ("reporting_mta", "omc-7.mail.outlook.example"),
+                ("reason", "mailboxfull"),
+            ],
+        ),
+        // Amazon SES: a report whose Remote-MTA is the recipient's server, not SES.
+        (
+            "dsn/amazonses.eml",
+            &[
+                ("recipient", "dora@example.com"),
+                ("reply_code", "550"),
+                ("status", "5.1.1"),
+                ("remote_host", "mx1.example.com"),
+                ("reporting_mta", "b12-34.smtp-out.amazonses.example"),
+                ("reason", "userunknown"),
+                ("suppress", "true"),
+            ],
+        ),
+    ];
+    for (path, fields) in cases {
+        let r = one(path);
+        assert_eq!(r["format"], "dsn", "{path}");
+        assert_eq!(r["action"], "failed", "{path}");
+        assert_eq!(r["bounce_type"], "hard", "{path}");
+        check(&r, fields);
+        let d = r["diagnostic"].as_str().unwrap();
+        assert!(!d.is_empty() && !d.starts_with(['.', ':', ',']), "{path}: {d}");
+    }
+}

@@ -175,6 +175,30 @@ pub fn remote_host(text: &str) -> (String, String) {
     (String::new(), String::new())
 }
 
+/// The address a text gives beside `host` ("mx.example.jp [192.0.2.1]", "mx.example.jp
+/// (192.0.2.1)"): the same server named with its address, so not a guess.
+pub fn address_beside(text: &str, host: &str) -> Option<String> {
+    if host.is_empty() {
+        return None;
+    }
+    let finder = memchr::memmem::Finder::new(host.as_bytes());
+    let lower = text.to_ascii_lowercase();
+    for at in finder.find_iter(lower.as_bytes()) {
+        let before = lower[..at].chars().next_back();
+        if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.') {
+            continue;
+        }
+        let after = lower[at + host.len()..].trim_start_matches('.').trim_start_matches([' ', '\t']);
+        let Some(inner) = after.strip_prefix(['[', '(']) else { continue };
+        let ip = inner.split([']', ')', ',', ' ']).next().unwrap_or("");
+        let ip = ip.strip_prefix("ipv6:").unwrap_or(ip);
+        if is_ip(ip.as_bytes()) {
+            return Some(ip.to_string());
+        }
+    }
+    None
+}
+
 /// What each of `COMMANDS` gives: a fixed command, or "" to name it from the first group.
 const COMMAND_PATTERNS: &[(&str, &str)] = &[
     (
@@ -279,6 +303,19 @@ pub fn squeeze(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_address_named_beside_a_host() {
+        let t = "<a@example.jp>:\n    MX3.example.jp [203.0.113.45]:\n>>> RCPT TO:<a@example.jp>";
+        assert_eq!(address_beside(t, "mx3.example.jp").as_deref(), Some("203.0.113.45"));
+        assert_eq!(
+            address_beside("via mx.example.jp. (192.0.2.1)", "mx.example.jp").as_deref(),
+            Some("192.0.2.1")
+        );
+        // Another host that ends the same way, or no address beside it: nothing.
+        assert_eq!(address_beside("smx3.example.jp [203.0.113.45]", "mx3.example.jp"), None);
+        assert_eq!(address_beside("mx3.example.jp said: 550", "mx3.example.jp"), None);
+    }
 
     #[test]
     fn finds_addresses() {

@@ -237,6 +237,14 @@ pub fn read(text: &str, mail: &Mail) -> Vec<Found> {
                     f.remote_ip = ip;
                 }
             }
+            if f.remote_ip.is_empty() {
+                // The readable part may give the same server with its address (Courier).
+                if let Some(ip) =
+                    diag::address_beside(&g.diagnostic, &f.remote_host).or_else(|| diag::address_beside(&mail.text, &f.remote_host))
+                {
+                    f.remote_ip = ip;
+                }
+            }
             f.smtp_command = diag::command(&g.diagnostic);
             f.when = parse_date(&g.last_attempt).or(arrival).or(mail.date);
             f

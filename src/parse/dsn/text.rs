@@ -420,7 +420,7 @@ fn fill(f: &mut Found, seg: &str, blk: &str) {
     let rest = seg
         .get(f.recipient.len()..)
         .unwrap_or("")
-        .trim_start_matches(['>', ':', ' ', '"', '\'', ']', ')']);
+        .trim_start_matches(['>', ':', ' ', '"', '\'', ']', ')', '.', ',', ';']);
     // A 2xx in the stretch ("Size (in bytes): 222") is no answer to a failure.
     let failing =
         |t: &str| diag::reply_code(t).is_some_and(|c| !c.1.starts_with('2')) || diag::status(t).is_some_and(|s| !s.1.starts_with('2'));
