@@ -178,22 +178,23 @@ pub fn remote_host(text: &str) -> (String, String) {
 /// The address a text gives beside `host` ("mx.example.jp [192.0.2.1]", "mx.example.jp
 /// (192.0.2.1)"): the same server named with its address, so not a guess.
 pub fn address_beside(text: &str, host: &str) -> Option<String> {
-    if host.is_empty() {
-        return None;
-    }
-    let finder = memchr::memmem::Finder::new(host.as_bytes());
-    let lower = text.to_ascii_lowercase();
-    for at in finder.find_iter(lower.as_bytes()) {
-        let before = lower[..at].chars().next_back();
-        if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.') {
+    // `host` is a lower-case name: candidates are where its first byte stands in either case,
+    // compared in place (no lower-cased copy of the text for each recipient).
+    let (t, h) = (text.as_bytes(), host.as_bytes());
+    let &first = h.first()?;
+    for at in memchr::memchr2_iter(first, first.to_ascii_uppercase(), t) {
+        if !t[at..].get(..h.len()).is_some_and(|w| w.eq_ignore_ascii_case(h)) {
             continue;
         }
-        let after = lower[at + host.len()..].trim_start_matches('.').trim_start_matches([' ', '\t']);
+        if at > 0 && matches!(t[at - 1], b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.') {
+            continue;
+        }
+        let after = text[at + h.len()..].trim_start_matches('.').trim_start_matches([' ', '\t']);
         let Some(inner) = after.strip_prefix(['[', '(']) else { continue };
         let ip = inner.split([']', ')', ',', ' ']).next().unwrap_or("");
-        let ip = ip.strip_prefix("ipv6:").unwrap_or(ip);
+        let ip = ip.get(..5).filter(|p| p.eq_ignore_ascii_case("ipv6:")).map_or(ip, |_| &ip[5..]);
         if is_ip(ip.as_bytes()) {
-            return Some(ip.to_string());
+            return Some(ip.to_ascii_lowercase());
         }
     }
     None
@@ -315,6 +316,11 @@ mod tests {
         // Another host that ends the same way, or no address beside it: nothing.
         assert_eq!(address_beside("smx3.example.jp [203.0.113.45]", "mx3.example.jp"), None);
         assert_eq!(address_beside("mx3.example.jp said: 550", "mx3.example.jp"), None);
+        assert_eq!(
+            address_beside("mx.example.jp [IPv6:2001:DB8::1]", "mx.example.jp").as_deref(),
+            Some("2001:db8::1")
+        );
+        assert_eq!(address_beside("any text", ""), None);
     }
 
     #[test]

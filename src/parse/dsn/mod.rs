@@ -193,7 +193,8 @@ fn settle_reason(r: &mut Record, hint: &str, c: &crate::classify::Classifier) {
 static FILTER_WORDING: std::sync::LazyLock<regex::Regex> =
     std::sync::LazyLock::new(|| regex::Regex::new(r"(?i)\b[45]\d\d:?\s+:\s*user unknown|\b[45]\d\d[ -]'?unknown user\b").expect("regex"));
 
-/// A refusal that names the client's listing: a block list, a provider's block code.
+/// A refusal that names the client's listing: a block list, a provider's block code (the same
+/// words as the block-list rules near the top of `classify/rules.txt`; keep them together).
 static CLIENT_LISTED: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
     regex::Regex::new(r"(?i)\baup#|blocked using|\bdnsbl|\brbl\b|spamhaus|spamcop|block ?list|black ?list|deny ?list|listed (at|on|in)\b")
         .expect("regex")
