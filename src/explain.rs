@@ -402,8 +402,8 @@ pub fn explain(input: &str, classifier: &Classifier) -> Explanation {
         e.reason = classifier.reason(action, text, &e.status);
         e.reason_from = if expired {
             "expiry".into()
-        } else if let Some((_, origin)) = classifier.match_text(text) {
-            format!("text rule {origin}")
+        } else if let Some(m) = classifier.match_text(text) {
+            format!("text rule {}", m.origin)
         } else if classifier.match_status(&e.status).is_some() {
             "status table".into()
         } else {

@@ -46,14 +46,37 @@ pub struct Classifier {
     /// Which rules can match a text at all (their start literals).
     prefilter: Prefilter,
     reasons: Vec<String>,
+    /// The tag after a rule's reason (`blocked:listing` → `listing`), or "".
+    tags: Vec<String>,
     /// (origin, line) of every text rule, for `explain`-style diagnostics.
     origins: Vec<String>,
     status: HashMap<String, String>,
 }
 
+/// The tags a text rule's reason may carry (`REASON:TAG`): what kind of cause the rule names,
+/// for readers that weigh a reason by where it was said.
+pub const TAGS: [&str; 1] = [
+    // The client (its IP or its provider) is on a block list: a block at any SMTP command.
+    LISTING,
+];
+
+/// The tag of the rules that name the client's listing on a block list.
+pub const LISTING: &str = "listing";
+
+/// What a text rule said about a text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TextMatch<'c> {
+    pub reason: &'c str,
+    /// The rule's tag, or "".
+    pub tag: &'c str,
+    /// Where the rule is written (`builtin:LINE` or `FILE:LINE`).
+    pub origin: &'c str,
+}
+
 #[derive(Default)]
 struct RuleSet {
-    text: Vec<(String, String, String)>,
+    /// (reason, tag, pattern, origin)
+    text: Vec<(String, String, String, String)>,
     status: Vec<(String, String)>,
 }
 
@@ -89,7 +112,16 @@ fn parse_rules(src: &str, origin: &str, into: &mut RuleSet) -> Result<(), RulesE
             }
         };
         if section == "text" {
-            into.text.push((first.to_string(), rest.to_string(), format!("{origin}:{}", n + 1)));
+            let (reason, tag) = first.split_once(':').unwrap_or((first, ""));
+            if !tag.is_empty() && !TAGS.contains(&tag) {
+                return Err(RulesError::Syntax {
+                    origin: origin.into(),
+                    line: n + 1,
+                    message: format!("unknown tag `{tag}` (known: {})", TAGS.join(", ")),
+                });
+            }
+            into.text
+                .push((reason.to_string(), tag.to_string(), rest.to_string(), format!("{origin}:{}", n + 1)));
         } else {
             let ok = first.split('.').count() >= 2 && first.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
             if !ok {
@@ -124,7 +156,7 @@ impl Classifier {
 
     fn compile(rules: RuleSet) -> Result<Classifier, RulesError> {
         let mut compiled = Vec::with_capacity(rules.text.len());
-        for (_, pattern, origin) in &rules.text {
+        for (_, _, pattern, origin) in &rules.text {
             let rule = Rule {
                 pattern: pattern.clone(),
                 built: std::sync::OnceLock::new(),
@@ -135,7 +167,7 @@ impl Classifier {
             }
             compiled.push(rule);
         }
-        let prefilter = Prefilter::new(&rules.text.iter().map(|(_, p, _)| p.as_str()).collect::<Vec<_>>());
+        let prefilter = Prefilter::new(&rules.text.iter().map(|(_, _, p, _)| p.as_str()).collect::<Vec<_>>());
         let mut status = HashMap::new();
         for (code, reason) in rules.status {
             status.entry(code).or_insert(reason);
@@ -144,18 +176,23 @@ impl Classifier {
             id: memo::next_id(),
             rules: compiled,
             prefilter,
-            reasons: rules.text.iter().map(|(r, _, _)| r.clone()).collect(),
-            origins: rules.text.into_iter().map(|(_, _, o)| o).collect(),
+            reasons: rules.text.iter().map(|(r, _, _, _)| r.clone()).collect(),
+            tags: rules.text.iter().map(|(_, t, _, _)| t.clone()).collect(),
+            origins: rules.text.into_iter().map(|(_, _, _, o)| o).collect(),
             status,
         })
     }
 
-    /// The reason for a text alone (first matching text rule), with the rule's origin.
-    pub fn match_text(&self, text: &str) -> Option<(&str, &str)> {
+    /// The first text rule that matches a text: its reason, tag and origin.
+    pub fn match_text(&self, text: &str) -> Option<TextMatch<'_>> {
         let b = text.as_bytes();
         let b = &b[..b.len().min(CLASSIFY_BYTES)];
         let first = memo::first_match(self.id, b, |b| self.first_rule(b))?;
-        Some((&self.reasons[first], &self.origins[first]))
+        Some(TextMatch {
+            reason: &self.reasons[first],
+            tag: &self.tags[first],
+            origin: &self.origins[first],
+        })
     }
 
     /// The first rule (in order) that matches: only the candidates the literal scan names.
@@ -182,8 +219,8 @@ impl Classifier {
         if action == Action::Expired {
             return "expired".into();
         }
-        if let Some((reason, _)) = self.match_text(diagnostic) {
-            return reason.to_string();
+        if let Some(m) = self.match_text(diagnostic) {
+            return m.reason.to_string();
         }
         if let Some(reason) = self.match_status(status) {
             return reason.to_string();
@@ -378,6 +415,32 @@ mod tests {
         std::fs::write(&file, "[status]\nfive userunknown\n").unwrap();
         let err = Classifier::with_user_rules(Some(&file)).unwrap_err().to_string();
         assert!(err.contains(":2:"), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn a_rule_may_tag_its_reason() {
+        let c = Classifier::builtin();
+        let listed = c
+            .match_text("554 5.7.1 Service unavailable; Client host [192.0.2.9] blocked using zen.spamhaus.org")
+            .unwrap();
+        assert_eq!((listed.reason, listed.tag), ("blocked", LISTING));
+        assert!(listed.origin.starts_with("builtin:"), "{}", listed.origin);
+        let plain = c.match_text("550 5.7.1 Client host rejected: cannot find your hostname").unwrap();
+        assert_eq!(plain.tag, "");
+        let grey = c.match_text("450 4.2.0 Recipient address rejected: Greylisted").unwrap();
+        assert_eq!((grey.reason, grey.tag), ("blocked", ""));
+
+        let dir = std::env::temp_dir().join(format!("bouncer-tags-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("tagged.rules");
+        std::fs::write(&file, "[text]\nblocked:listing   on our naughty list\n").unwrap();
+        let mine = Classifier::with_user_rules(Some(&file)).unwrap();
+        let m = mine.match_text("550 you are on our naughty list").unwrap();
+        assert_eq!((m.reason, m.tag), ("blocked", LISTING));
+        std::fs::write(&file, "[text]\nblocked:famous   go away\n").unwrap();
+        let err = Classifier::with_user_rules(Some(&file)).unwrap_err().to_string();
+        assert!(err.contains("tagged.rules:2") && err.contains("unknown tag `famous`"), "{err}");
         std::fs::remove_dir_all(&dir).ok();
     }
 

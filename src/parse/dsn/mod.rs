@@ -174,10 +174,11 @@ fn settle_reason(r: &mut Record, hint: &str, c: &crate::classify::Classifier) {
         reason = "blocked".into();
     }
     // Refused at MAIL FROM: the sender was refused, unless the text says the client is listed
-    // (a block list, a provider's block code), which is the client's block at any command.
+    // (a block list, a provider's block code: the rules tagged `listing`), which is the client's
+    // block at any command.
+    let listed = || c.match_text(&r.diagnostic).is_some_and(|m| m.tag == crate::classify::LISTING);
     if r.smtp_command == "MAIL"
-        && (matches!(reason.as_str(), "userunknown" | "filtered" | "undefined" | "hostunknown")
-            || (reason == "blocked" && !CLIENT_LISTED.is_match(&r.diagnostic)))
+        && (matches!(reason.as_str(), "userunknown" | "filtered" | "undefined" | "hostunknown") || (reason == "blocked" && !listed()))
     {
         reason = "rejected".into();
     }
@@ -192,13 +193,6 @@ fn settle_reason(r: &mut Record, hint: &str, c: &crate::classify::Classifier) {
 /// (or a local delivery agent's "mail.local: unknown user: x").
 static FILTER_WORDING: std::sync::LazyLock<regex::Regex> =
     std::sync::LazyLock::new(|| regex::Regex::new(r"(?i)\b[45]\d\d:?\s+:\s*user unknown|\b[45]\d\d[ -]'?unknown user\b").expect("regex"));
-
-/// A refusal that names the client's listing: a block list, a provider's block code (the same
-/// words as the block-list rules near the top of `classify/rules.txt`; keep them together).
-static CLIENT_LISTED: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-    regex::Regex::new(r"(?i)\baup#|blocked using|\bdnsbl|\brbl\b|spamhaus|spamcop|block ?list|black ?list|deny ?list|listed (at|on|in)\b")
-        .expect("regex")
-});
 
 static QUOTED_REPLY: std::sync::LazyLock<regex::Regex> =
     std::sync::LazyLock::new(|| regex::Regex::new(r"(?:^|\s)([45]\d\d)[ -]'([45]\.\d{1,3}\.\d{1,3})\b").expect("regex"));
