@@ -292,6 +292,10 @@ impl Progress {
     fn start(chains: &[Chain], quiet: bool) -> Progress {
         use bouncer::input::open::FILE_BYTES_READ;
         use std::sync::atomic::Ordering;
+        if quiet || !std::io::stderr().is_terminal() {
+            // No bar to draw: the files' sizes are not asked for (a stat per file).
+            return Progress(None);
+        }
         let total: u64 = chains
             .iter()
             .flat_map(|c| &c.sources)
@@ -305,7 +309,7 @@ impl Progress {
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(64 << 20);
-        if quiet || total < min || !std::io::stderr().is_terminal() {
+        if total < min {
             return Progress(None);
         }
         let bar = indicatif::ProgressBar::new(total);

@@ -60,15 +60,8 @@ pub struct Opened {
 
 const HEAD: usize = 16 * 1024;
 
-/// Read up to `n` bytes (fewer only at the end of the stream).
-fn read_head(r: &mut dyn Read, n: usize) -> io::Result<Vec<u8>> {
-    let mut buf = Vec::with_capacity(n);
-    r.take(n as u64).read_to_end(&mut buf)?;
-    Ok(buf)
-}
-
-/// Like `read_head`, but an error after some bytes is kept for later: the bytes are still read
-/// (a truncated archive gives what it has, then its error).
+/// Read up to `n` bytes (fewer only at the end of the stream); an error after some bytes is kept
+/// for later: the bytes are still read (a truncated archive gives what it has, then its error).
 fn read_head_lenient(r: &mut dyn Read, n: usize) -> io::Result<(Vec<u8>, Option<io::Error>)> {
     let mut buf = Vec::with_capacity(n);
     let mut chunk = [0u8; 8192];
@@ -118,6 +111,17 @@ impl Read for Counted {
     }
 }
 
+/// A reader that undoes `compression` (none: the bytes as they are).
+fn decoder(compression: Compression, raw: impl Read + Send + 'static) -> io::Result<Box<dyn Read + Send>> {
+    Ok(match compression {
+        Compression::None => Box::new(raw),
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(raw)),
+        Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(raw)),
+        Compression::Xz => Box::new(liblzma::read::XzDecoder::new_multi_decoder(raw)),
+        Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(raw)?),
+    })
+}
+
 /// Open a source, undo its compression and sniff its kind.
 pub fn open(src: &Source) -> io::Result<Opened> {
     let (raw, mtime, size): (Box<dyn Read + Send>, SystemTime, Option<u64>) = match src {
@@ -133,17 +137,23 @@ pub fn open(src: &Source) -> io::Result<Opened> {
         }
     };
     let mut raw = raw;
-    let magic = read_head(&mut raw, 6)?;
-    let compression = compression_of(&magic);
-    let joined = rewind(magic, raw);
-    let mut decoded: Box<dyn Read + Send> = match compression {
-        Compression::None => Box::new(joined),
-        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(joined)),
-        Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(joined)),
-        Compression::Xz => Box::new(liblzma::read::XzDecoder::new_multi_decoder(joined)),
-        Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(joined)?),
+    // The first block of the file's own bytes: its magic bytes say the compression, and for a
+    // plain file it is already the head (a small file is read whole: one read and one at its end).
+    let (first, first_error) = read_head_lenient(&mut raw, HEAD)?;
+    let compression = compression_of(&first);
+    let raw_rest: Box<dyn Read + Send> = match first_error {
+        Some(e) => Box::new(Failed(Some(e))),
+        None if first.len() < HEAD => Box::new(io::empty()),
+        None => raw,
     };
-    let (mut head, mut early_error) = read_head_lenient(&mut decoded, HEAD)?;
+    let (mut decoded, (mut head, mut early_error)) = match compression {
+        Compression::None => (raw_rest, (first, None)),
+        packed => {
+            let mut decoded = decoder(packed, rewind(first, raw_rest))?;
+            let head = read_head_lenient(&mut decoded, HEAD)?;
+            (decoded, head)
+        }
+    };
     // UTF-16 text (Windows PowerShell's `>` and EXO report downloads): decoded to UTF-8 here, so
     // every reader sees UTF-8.
     if let Some(le) = utf16_of(&head) {
