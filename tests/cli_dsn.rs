@@ -409,3 +409,27 @@ fn more_families_read_by_the_shared_skeleton() {
         assert!(!d.is_empty() && !d.starts_with(['.', ':', ',']), "{path}: {d}");
     }
 }
+
+#[test]
+fn groupwise_names_its_own_users_by_id_and_the_returned_message_gives_their_address() {
+    // GroupWise lists one failed recipient per line, an address or only a user ID, each with
+    // its reason in parentheses; the ID is read back to the address the original was sent to.
+    let recs = scan("dsn/groupwise.eml", &[]);
+    assert_eq!(recs.len(), 2, "{recs:?}");
+    for (r, who) in recs.iter().zip(["piet@example.org", "kees@example.org"]) {
+        check(
+            r,
+            &[
+                ("recipient", who),
+                ("action", "failed"),
+                ("reason", "userunknown"),
+                ("reply_code", ""),
+                ("status", ""),
+                ("remote_host", ""),
+                ("message_id", "q3-figures-17@example.net"),
+                ("sender", "olga@example.net"),
+            ],
+        );
+        assert!(r["diagnostic"].as_str().unwrap().contains("User not on post office"), "{r}");
+    }
+}

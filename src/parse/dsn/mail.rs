@@ -401,6 +401,12 @@ pub fn original_from_text(text: &str) -> Original {
         {
             seen_header = true;
         }
+        if lower.contains("original message follows") {
+            // The returned message's header comes next (GroupWise: "Possibly truncated
+            // original message follows:").
+            seen_header = true;
+            continue;
+        }
         if o.message_id.is_empty() && lower.starts_with("message-id:") {
             o.message_id = l[11..].trim().to_string();
         }
@@ -408,9 +414,7 @@ pub fn original_from_text(text: &str) -> Original {
             o.from = first_address(&l[5..]).unwrap_or_default();
         }
         if seen_header && o.to.is_empty() && lower.starts_with("to:") {
-            if let Some(a) = first_address(&l[3..]) {
-                o.to.push(a);
-            }
+            o.to = super::diag::addresses(&l[3..]).map(|(_, a)| a).collect();
         }
     }
     o

@@ -24,6 +24,9 @@ pub struct Family {
     pub end: &'static [&'static str],
     /// The reason when the text names none ("" for none).
     pub reason: &'static str,
+    /// Recipients may be named by their user ID alone, one per line before a parenthesised
+    /// reason (`\tkees (User not on post office)`): resolved against the returned message's To.
+    pub user_ids: bool,
 }
 
 /// Detection order matters: the more specific signatures first.
@@ -44,6 +47,7 @@ pub const FAMILIES: &[Family] = &[
         ],
         end: &["original message headers"],
         reason: "",
+        user_ids: false,
     },
     Family {
         name: "exim",
@@ -63,6 +67,7 @@ pub const FAMILIES: &[Family] = &[
             "--- the header of the original message",
         ],
         reason: "",
+        user_ids: false,
     },
     Family {
         name: "qmail",
@@ -77,6 +82,7 @@ pub const FAMILIES: &[Family] = &[
             "--- enclosed are the original headers",
         ],
         reason: "",
+        user_ids: false,
     },
     Family {
         name: "sendmail",
@@ -93,6 +99,7 @@ pub const FAMILIES: &[Family] = &[
             "----- returned message follows",
         ],
         reason: "",
+        user_ids: false,
     },
     Family {
         name: "postfix",
@@ -100,6 +107,7 @@ pub const FAMILIES: &[Family] = &[
         start: &["the postfix program", "could not be delivered to one or more recipients"],
         end: &[],
         reason: "",
+        user_ids: false,
     },
     Family {
         name: "googlegroups",
@@ -107,6 +115,7 @@ pub const FAMILIES: &[Family] = &[
         start: &[],
         end: &[],
         reason: "rejected",
+        user_ids: false,
     },
     Family {
         name: "gmail",
@@ -118,6 +127,7 @@ pub const FAMILIES: &[Family] = &[
         start: &["delivery to the following recipient"],
         end: &["----- original message -----"],
         reason: "",
+        user_ids: false,
     },
     Family {
         name: "dragonfly",
@@ -125,6 +135,15 @@ pub const FAMILIES: &[Family] = &[
         start: &["there was an error delivering your mail"],
         end: &["message headers follow"],
         reason: "",
+        user_ids: false,
+    },
+    Family {
+        name: "groupwise",
+        detect: &["the message that you sent was undeliverable to"],
+        start: &["the message that you sent was undeliverable to the following"],
+        end: &["possible causes:", "information about your message:"],
+        reason: "",
+        user_ids: true,
     },
     Family {
         name: "opensmtpd",
@@ -135,6 +154,7 @@ pub const FAMILIES: &[Family] = &[
         start: &["the following list of recipients"],
         end: &["below is a copy of the original message"],
         reason: "",
+        user_ids: false,
     },
 ];
 
@@ -369,6 +389,31 @@ fn recipients(block: &str, mail: &Mail) -> Vec<(usize, String)> {
     strong
 }
 
+/// Recipients a notice names by user ID alone (`\tkees (User not on post office)`): the
+/// returned message's To address with that local part, else the ID as written. In block order.
+fn named_by_user_id(block: &str, mail: &Mail, rcpts: &mut Vec<(usize, String)>) {
+    let mut at = 0;
+    for line in block.split_inclusive('\n') {
+        let indented = line.starts_with([' ', '\t']);
+        let id = line.trim_start().split_once(" (").map(|(w, _)| w).unwrap_or("");
+        let plain = !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+        if indented && plain {
+            let resolved = mail
+                .original
+                .to
+                .iter()
+                .find(|a| a.split('@').next().is_some_and(|l| l.eq_ignore_ascii_case(id)))
+                .cloned()
+                .unwrap_or_else(|| id.to_ascii_lowercase());
+            if !rcpts.iter().any(|(_, a)| *a == resolved) {
+                rcpts.push((at + line.len() - line.trim_start().len(), resolved));
+            }
+        }
+        at += line.len();
+    }
+    rcpts.sort_by_key(|r| r.0);
+}
+
 /// Read a non-standard bounce; None when it does not look like one or names no recipient.
 pub fn read(mail: &Mail) -> Option<Vec<Found>> {
     let fam = family(mail);
@@ -386,6 +431,9 @@ pub fn read(mail: &Mail) -> Option<Vec<Found>> {
         rcpts = failed.into_iter().map(|a| (lower.find(&a).unwrap_or(blk.len()), a)).collect();
         rcpts.sort_by_key(|r| r.0);
         rcpts.dedup_by(|a, b| a.1 == b.1);
+    }
+    if fam.is_some_and(|f| f.user_ids) {
+        named_by_user_id(blk, mail, &mut rcpts);
     }
     if rcpts.is_empty() && fam.is_some() {
         blk = block(text, None);
@@ -687,5 +735,17 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn user_ids_resolve_to_the_returned_message_or_stay_as_written() {
+        let mut mail = Mail::default();
+        mail.original.to = vec!["ann@example.org".into(), "kees@example.org".into()];
+        let block = "\tpiet@example.org (User not on post office)\n\tKees (User not on post office)\n\tjoost (Mailbox is full)\nnot indented (no)\n";
+        let mut rcpts = vec![(1, "piet@example.org".to_string())];
+        named_by_user_id(block, &mail, &mut rcpts);
+        let names: Vec<&str> = rcpts.iter().map(|(_, a)| a.as_str()).collect();
+        assert_eq!(names, ["piet@example.org", "kees@example.org", "joost"]);
+        assert!(rcpts.windows(2).all(|w| w[0].0 < w[1].0), "in block order: {rcpts:?}");
     }
 }
