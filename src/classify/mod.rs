@@ -40,16 +40,10 @@ pub enum RulesError {
 pub struct Classifier {
     /// Tells this classifier's memoised answers from another's (see `memo`).
     id: u64,
-    /// One regex per text rule, in rule order, built when first needed (a user's rules are
-    /// built at once, so that an error names its line; the built-in ones are tested).
+    /// The text rules, in rule order.
     rules: Vec<Rule>,
     /// Which rules can match a text at all (their start literals).
     prefilter: Prefilter,
-    reasons: Vec<String>,
-    /// The tag after a rule's reason (`blocked:listing` → `listing`), or "".
-    tags: Vec<String>,
-    /// (origin, line) of every text rule, for `explain`-style diagnostics.
-    origins: Vec<String>,
     status: HashMap<String, String>,
 }
 
@@ -75,8 +69,7 @@ pub struct TextMatch<'c> {
 
 #[derive(Default)]
 struct RuleSet {
-    /// (reason, tag, pattern, origin)
-    text: Vec<(String, String, String, String)>,
+    text: Vec<Rule>,
     status: Vec<(String, String)>,
 }
 
@@ -120,8 +113,13 @@ fn parse_rules(src: &str, origin: &str, into: &mut RuleSet) -> Result<(), RulesE
                     message: format!("unknown tag `{tag}` (known: {})", TAGS.join(", ")),
                 });
             }
-            into.text
-                .push((reason.to_string(), tag.to_string(), rest.to_string(), format!("{origin}:{}", n + 1)));
+            into.text.push(Rule {
+                reason: reason.to_string(),
+                tag: tag.to_string(),
+                origin: format!("{origin}:{}", n + 1),
+                pattern: rest.to_string(),
+                built: std::sync::OnceLock::new(),
+            });
         } else {
             let ok = first.split('.').count() >= 2 && first.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
             if !ok {
@@ -155,30 +153,21 @@ impl Classifier {
     }
 
     fn compile(rules: RuleSet) -> Result<Classifier, RulesError> {
-        let mut compiled = Vec::with_capacity(rules.text.len());
-        for (_, _, pattern, origin) in &rules.text {
-            let rule = Rule {
-                pattern: pattern.clone(),
-                built: std::sync::OnceLock::new(),
-            };
-            if !origin.starts_with("builtin:") {
-                let re = build_rule(pattern).map_err(|e| RulesError::Regex(e, origin.clone()))?;
+        for rule in &rules.text {
+            if !rule.origin.starts_with("builtin:") {
+                let re = build_rule(&rule.pattern).map_err(|e| RulesError::Regex(e, rule.origin.clone()))?;
                 let _ = rule.built.set(re);
             }
-            compiled.push(rule);
         }
-        let prefilter = Prefilter::new(&rules.text.iter().map(|(_, _, p, _)| p.as_str()).collect::<Vec<_>>());
+        let prefilter = Prefilter::new(&rules.text.iter().map(|r| r.pattern.as_str()).collect::<Vec<_>>());
         let mut status = HashMap::new();
         for (code, reason) in rules.status {
             status.entry(code).or_insert(reason);
         }
         Ok(Classifier {
             id: memo::next_id(),
-            rules: compiled,
+            rules: rules.text,
             prefilter,
-            reasons: rules.text.iter().map(|(r, _, _, _)| r.clone()).collect(),
-            tags: rules.text.iter().map(|(_, t, _, _)| t.clone()).collect(),
-            origins: rules.text.into_iter().map(|(_, _, _, o)| o).collect(),
             status,
         })
     }
@@ -188,10 +177,11 @@ impl Classifier {
         let b = text.as_bytes();
         let b = &b[..b.len().min(CLASSIFY_BYTES)];
         let first = memo::first_match(self.id, b, |b| self.first_rule(b))?;
+        let rule = &self.rules[first];
         Some(TextMatch {
-            reason: &self.reasons[first],
-            tag: &self.tags[first],
-            origin: &self.origins[first],
+            reason: &rule.reason,
+            tag: &rule.tag,
+            origin: &rule.origin,
         })
     }
 
@@ -242,9 +232,16 @@ impl Classifier {
     }
 }
 
-/// A text rule's regex, built on first use.
+/// A text rule: its reason (and tag), where it is written, and its regex, built on first use (a
+/// user's rules are built at once, so that an error names its line; the built-in ones are
+/// tested).
 #[derive(Debug)]
 struct Rule {
+    reason: String,
+    /// The tag after the reason (`blocked:listing` → `listing`), or "".
+    tag: String,
+    /// `builtin:LINE` or `FILE:LINE`, for `explain`-style diagnostics.
+    origin: String,
     pattern: String,
     built: std::sync::OnceLock<Regex>,
 }
