@@ -113,8 +113,6 @@ pub fn reply_code(text: &str) -> Option<(usize, String)> {
     first_error.or(first)
 }
 
-/// Patterns that name the host that answered. Group 1 is the name (or address); group 2, when
-/// present, the address in brackets. First pattern that matches wins.
 /// Patterns tried in order behind one literal prefilter (`crate::prefilter`).
 struct Ordered {
     prefilter: crate::prefilter::Prefilter,
@@ -137,6 +135,8 @@ impl Ordered {
     }
 }
 
+/// Patterns that name the host that answered. Group 1 is the name (or address); group 2, when
+/// present, the address in brackets. First pattern that matches wins.
 static HOSTS: LazyLock<Ordered> = LazyLock::new(|| {
     Ordered::new(&[
         r"(?i-u)(?-u:\b)remote[- ]mta:\s*(?:dns;\s*)?<?\[?([a-z0-9][a-z0-9.:-]*[a-z0-9])\]?>?",
