@@ -398,6 +398,29 @@ fn more_families_read_by_the_shared_skeleton() {
                 ("suppress", "true"),
             ],
         ),
+        // Biglobe: sendmail-like section titles, the reason in words only.
+        (
+            "dsn/biglobe.eml",
+            &[
+                ("recipient", "rcpt.one@example.ne.jp"),
+                ("reply_code", ""),
+                ("status", ""),
+                ("reason", "mailboxfull"),
+                ("suppress", "false"),
+                ("message_id", "orig-1@example.org"),
+            ],
+        ),
+        // Apache James: "Failed recipient(s):" then "Error message:" with a bare reply code.
+        (
+            "dsn/apache-james.eml",
+            &[
+                ("recipient", "rcpt.two@example.net"),
+                ("reply_code", "550"),
+                ("reason", "userunknown"),
+                ("suppress", "true"),
+                ("sender", "sender@example.org"),
+            ],
+        ),
     ];
     for (path, fields) in cases {
         let r = one(path);

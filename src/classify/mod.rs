@@ -458,6 +458,27 @@ mod tests {
             assert_eq!(builtin.reason(Action::Failed, &t, ""), "userunknown");
         }
     }
+
+    /// Everyday server wordings, beyond the corpus: each must land on its reason.
+    #[test]
+    fn everyday_wordings_get_their_reason() {
+        let c = Classifier::builtin();
+        let status = regex::Regex::new(r"\b[245]\.\d{1,3}\.\d{1,3}\b").unwrap();
+        let table = include_str!("../../fixtures/classify/phrases.tsv");
+        let mut wrong = Vec::new();
+        let mut n = 0;
+        for line in table.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+            let (want, text) = line.split_once('\t').expect("REASON<TAB>TEXT");
+            let code = status.find(text).map_or("", |m| m.as_str());
+            let got = c.reason(Action::Failed, text, code);
+            if got != want {
+                wrong.push(format!("{text:?}: want {want}, got {got}"));
+            }
+            n += 1;
+        }
+        assert!(n >= 100, "the table has {n} lines");
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
 }
 
 /// Remembered answers of the rule set, per thread: mail logs repeat the same diagnostic texts
