@@ -421,6 +421,32 @@ fn more_families_read_by_the_shared_skeleton() {
                 ("sender", "sender@example.org"),
             ],
         ),
+        // hMailServer: "<keyword> sent: RCPT TO:" and a server named by its address alone.
+        (
+            "dsn/hmailserver.eml",
+            &[
+                ("recipient", "bob@example.net"),
+                ("reply_code", "550"),
+                ("status", "5.1.1"),
+                ("smtp_command", "RCPT"),
+                ("remote_host", ""),
+                ("remote_ip", "192.0.2.77"),
+                ("reason", "userunknown"),
+            ],
+        ),
+        // MDaemon: a time-stamped transcript with "<<" for what was sent and ">>" for the
+        // answers (sendmail has them the other way round); the diagnostic keeps the answer,
+        // however long the transcript before it.
+        (
+            "dsn/mdaemon.eml",
+            &[
+                ("recipient", "carol@example.org"),
+                ("reply_code", "550"),
+                ("status", "5.2.2"),
+                ("smtp_command", "RCPT"),
+                ("reason", "mailboxfull"),
+            ],
+        ),
     ];
     for (path, fields) in cases {
         let r = one(path);
@@ -430,6 +456,8 @@ fn more_families_read_by_the_shared_skeleton() {
         check(&r, fields);
         let d = r["diagnostic"].as_str().unwrap();
         assert!(!d.is_empty() && !d.starts_with(['.', ':', ',']), "{path}: {d}");
+        let code = r["reply_code"].as_str().unwrap();
+        assert!(d.contains(code), "{path}: the answer {code} is not in {d}");
     }
 }
 

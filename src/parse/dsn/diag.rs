@@ -143,6 +143,8 @@ static HOSTS: LazyLock<Ordered> = LazyLock::new(|| {
         r"(?i-u)(?-u:\b)remote system:\s*dns;\s*([a-z0-9][a-z0-9.-]*[a-z0-9])(?:\s*\(TCP\|[0-9.]+\|[0-9]+\|([0-9.]+))?",
         r"(?i-u)(?-u:\b)host\s+([a-z0-9][a-z0-9.-]*[a-z0-9])\s*\[([0-9a-f.:]+|ipv6:[0-9a-f:]+)\]",
         r"(?i-u)remote server at\s+([a-z0-9][a-z0-9.-]*[a-z0-9])\s*\(([0-9a-f.:]+)\)",
+        // hMailServer: "Remote server (192.0.2.77) issued an error."
+        r"(?i-u)remote server \(([0-9a-f.:]+)\) issued",
         r"(?i-u)generating server:\s*([a-z0-9][a-z0-9.-]*[a-z0-9])",
         r"(?i-u)rejected by the server for the recipient domain (?u:\S+) by ([a-z0-9][a-z0-9.-]*[a-z0-9])\.?\s*\[([0-9a-f.:]+)\]",
         r"(?i-u)(?-u:\b)([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)\s*\[([0-9a-f.:]+)\]:?\s+(?:did not like|said|refused|rejected|replied|responded)",
@@ -214,7 +216,7 @@ const COMMAND_PATTERNS: &[(&str, &str)] = &[
     (r"(?i-u)did not like our (rcpt to|mail from|final data|data|ehlo|helo)", ""),
     (r"(?i-u)\[(rcpt_to|mail_from|data)\]", ""),
     (r"(?i-u)(?-u:\b)smtp:(rcpt|mail|data|ehlo|helo)(?-u:\b)", ""),
-    (r"(?i-u)(?:sent|>>>|<<<)\s*(rcpt to|mail from|data|ehlo|helo)(?-u:\b)", ""),
+    (r"(?i-u)(?:sent:?|>>>|<<<)\s*(rcpt to|mail from|data|ehlo|helo)(?-u:\b)", ""),
     (
         r"(?i-u)(?-u:\b)(?:while|during) (?:sending|performing) (?:the )?(rcpt to|mail from|data|ehlo|helo|message body)(?-u:\b)",
         "",
@@ -248,17 +250,35 @@ pub fn command(text: &str) -> String {
     smtp::command(&phrase)
 }
 
-/// In a session transcript (">>> RCPT To:<a@b>" then "<<< 550 ..."), the command that drew the
-/// first error reply: the last one sent before it.
+/// What a transcript line carries after its direction marker (`>>>`, `<<<`, `>>`, `<<`), at the
+/// start of the line or after a time stamp (`Wed 2026-03-04 09:11:59: << RCPT To:<a@b>`).
+fn transcript_payload(line: &str) -> Option<&str> {
+    let l = line.trim_start();
+    let after = if l.starts_with(['>', '<']) {
+        l
+    } else {
+        let at = l.find(": >>").or_else(|| l.find(": <<"))?;
+        &l[at + 2..]
+    };
+    let rest = after.strip_prefix(">>>").or_else(|| after.strip_prefix("<<<"));
+    let rest = rest.or_else(|| after.strip_prefix(">>")).or_else(|| after.strip_prefix("<<"))?;
+    rest.starts_with([' ', '\t']).then(|| rest.trim_start())
+}
+
+/// In a session transcript (">>> RCPT To:<a@b>" then "<<< 550 ...", or the other way round as
+/// some servers write it), the command that drew the first error reply: the last line sent
+/// before it. A line is a reply when it starts with a reply code, whatever its marker.
 fn transcript_command(text: &str) -> Option<String> {
     let mut last: Option<&str> = None;
     for line in text.lines() {
-        let l = line.trim_start();
-        if let Some(sent) = l.strip_prefix(">>>") {
-            last = Some(sent.trim_start());
-        } else if let Some(reply) = l.strip_prefix("<<<") {
-            let reply = reply.trim_start();
-            if reply.starts_with(['4', '5']) && reply.as_bytes().get(..3).is_some_and(|c| c.iter().all(u8::is_ascii_digit)) {
+        let Some(payload) = transcript_payload(line) else { continue };
+        let coded = payload.as_bytes().get(..3).is_some_and(|c| c.iter().all(u8::is_ascii_digit))
+            && !payload.as_bytes().get(3).is_some_and(u8::is_ascii_digit);
+        if !coded {
+            last = Some(payload);
+        } else {
+            let reply = payload;
+            if reply.starts_with(['4', '5']) {
                 let sent = last?;
                 let verb: String = sent.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
                 let c = match verb.to_ascii_uppercase().as_str() {

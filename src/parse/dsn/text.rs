@@ -496,7 +496,7 @@ fn fill(f: &mut Found, seg: &str, blk: &str) {
         }
     }
     if f.diagnostic.is_empty() {
-        let d = diag::squeeze(rest, 600);
+        let d = diag::squeeze(from_the_answer(rest), 600);
         f.diagnostic = if d.len() < 12 || code_src.as_ptr() == blk.as_ptr() {
             diag::squeeze(blk, 600)
         } else {
@@ -505,6 +505,24 @@ fn fill(f: &mut Found, seg: &str, blk: &str) {
     }
     if f.action == Some(Action::Failed) && f.reply_code.starts_with('4') && f.status.starts_with('4') && is_expired(blk) {
         f.action = Some(Action::Expired);
+    }
+}
+
+/// A stretch too long for the diagnostic (a whole session transcript) is cut so that the
+/// server's failing answer stays in it: from the line that holds it, when the cut would drop it.
+fn from_the_answer(rest: &str) -> &str {
+    if rest.len() <= 600 {
+        return rest;
+    }
+    let code = diag::reply_code(rest).filter(|c| !c.1.starts_with('2')).map(|c| c.0);
+    let code = code.or_else(|| diag::status(rest).filter(|s| !s.1.starts_with('2')).map(|s| s.0));
+    match code {
+        // Squeezing only shortens, so an answer in the first 400 bytes stays in any case.
+        Some(at) if at > 400 => {
+            let line = rest[..at].rfind('\n').map_or(0, |n| n + 1);
+            &rest[line..]
+        }
+        _ => rest,
     }
 }
 
