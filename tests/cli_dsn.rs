@@ -484,3 +484,72 @@ fn groupwise_names_its_own_users_by_id_and_the_returned_message_gives_their_addr
         assert!(r["diagnostic"].as_str().unwrap().contains("User not on post office"), "{r}");
     }
 }
+
+#[test]
+fn reports_in_their_less_common_shapes() {
+    // Folded Diagnostic-Code lines, a Status with a comment, a Remote-MTA that is a bracketed
+    // address, X-Postfix diagnostics, one report with failed and delayed recipients.
+    let recs = scan("dsn/rfc3464-folded.eml", &[]);
+    assert_eq!(recs.len(), 3, "{recs:?}");
+    check(
+        &recs[0],
+        &[
+            ("recipient", "gina@example.net"),
+            ("original_recipient", ""),
+            ("action", "failed"),
+            ("reply_code", "552"),
+            ("status", "5.2.2"),
+            ("remote_host", ""),
+            ("remote_ip", "198.51.100.7"),
+            ("reason", "mailboxfull"),
+            ("diagnostic", "552 5.2.2 <gina@example.net>: Mailbox full, try again later"),
+        ],
+    );
+    assert!(recs[0]["timestamp"].as_str().unwrap().starts_with("2026-03-05T10:59:30"));
+    check(
+        &recs[1],
+        &[
+            ("recipient", "hank@example.net"),
+            ("action", "delayed"),
+            ("bounce_type", "soft"),
+            ("status", "4.4.1"),
+            ("remote_host", "mx9.example.net"),
+            ("remote_ip", "198.51.100.9"),
+            ("reason", "networkerror"),
+        ],
+    );
+    check(
+        &recs[2],
+        &[
+            ("recipient", "ivy@example.net"),
+            ("status", "5.0.0"),
+            ("reply_code", ""),
+            ("reason", "systemerror"),
+            ("diagnostic", "mail for example.net loops back to myself"),
+        ],
+    );
+    // The delivery-status part in base64.
+    check(
+        &one("dsn/rfc3464-base64.eml"),
+        &[
+            ("recipient", "frank@example.org"),
+            ("reply_code", "550"),
+            ("status", "5.1.1"),
+            ("remote_host", "mx.example.org"),
+            ("reporting_mta", "relay.example.com"),
+            ("message_id", "o-1@example.com"),
+            ("reason", "userunknown"),
+        ],
+    );
+    // RFC 6533: message/global-delivery-status with a UTF-8 address and host.
+    check(
+        &one("dsn/rfc6533-global.eml"),
+        &[
+            ("recipient", "jürgen@bücher.example"),
+            ("remote_host", "mx.bücher.example"),
+            ("status", "5.1.1"),
+            ("message_id", "o-3@example.com"),
+            ("reason", "userunknown"),
+        ],
+    );
+}

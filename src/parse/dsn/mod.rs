@@ -588,30 +588,3 @@ Diagnostic-Code: smtp; 554 delivery expired: 5.4.7 retried until <550 5.1.1 no s
         assert!(!is_header_field(b"hello there: you"));
     }
 }
-
-#[cfg(test)]
-mod debug {
-    /// `DSN_FILE=path cargo test --lib dsn::debug -- --ignored --nocapture` prints what a file gives.
-    #[test]
-    #[ignore]
-    fn show_file() {
-        let Ok(path) = std::env::var("DSN_FILE") else { return };
-        let raw = std::fs::read(path).unwrap_or_default();
-        let raw = String::from_utf8_lossy(&raw).replace("\r\n", "\n").replace('\r', "\n");
-        let m = super::mail::Mail::parse(raw.as_bytes()).unwrap_or_default();
-        let fam = super::text::family(&m).map(|f| f.name);
-        eprintln!(
-            "family {fam:?} bounce {} status parts {} kind {:?}",
-            m.looks_like_bounce(),
-            m.status_parts.len(),
-            m.not_bounce_kind()
-        );
-        eprintln!("to {} from {} orig {:?}", m.to, m.from, m.original);
-        eprintln!("---text---\n{}\n---", m.text.get(..m.text.len().min(3000)).unwrap_or(""));
-        match super::read_message(raw.as_bytes(), &Default::default()) {
-            super::Outcome::Failure(f, _) => eprintln!("{f:#?}"),
-            super::Outcome::NotBounce(_) => eprintln!("not a bounce"),
-            super::Outcome::Unparsed(w) => eprintln!("unparsed: {w}"),
-        }
-    }
-}
