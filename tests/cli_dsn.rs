@@ -447,6 +447,29 @@ fn more_families_read_by_the_shared_skeleton() {
                 ("reason", "mailboxfull"),
             ],
         ),
+        // Exchange's notice in German and in French: the same layout, its titles translated;
+        // the returned headers ("Ursprüngliche Nachrichtenheader") are not part of the answer.
+        (
+            "dsn/exchange-de.eml",
+            &[
+                ("recipient", "lena@example.de"),
+                ("reply_code", "550"),
+                ("status", "5.1.1"),
+                ("remote_host", "ex01.contoso.example"),
+                ("message_id", "o-4@example.com"),
+                ("reason", "userunknown"),
+            ],
+        ),
+        (
+            "dsn/exchange-fr.eml",
+            &[
+                ("recipient", "marc@example.fr"),
+                ("reply_code", "552"),
+                ("status", "5.2.2"),
+                ("remote_host", "ex02.contoso.example"),
+                ("reason", "mailboxfull"),
+            ],
+        ),
     ];
     for (path, fields) in cases {
         let r = one(path);
@@ -458,6 +481,7 @@ fn more_families_read_by_the_shared_skeleton() {
         assert!(!d.is_empty() && !d.starts_with(['.', ':', ',']), "{path}: {d}");
         let code = r["reply_code"].as_str().unwrap();
         assert!(d.contains(code), "{path}: the answer {code} is not in {d}");
+        assert!(!d.contains("Message-ID:"), "{path}: the returned headers are in {d}");
     }
 }
 

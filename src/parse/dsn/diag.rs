@@ -145,7 +145,7 @@ static HOSTS: LazyLock<Ordered> = LazyLock::new(|| {
         r"(?i-u)remote server at\s+([a-z0-9][a-z0-9.-]*[a-z0-9])\s*\(([0-9a-f.:]+)\)",
         // hMailServer: "Remote server (192.0.2.77) issued an error."
         r"(?i-u)remote server \(([0-9a-f.:]+)\) issued",
-        r"(?i-u)generating server:\s*([a-z0-9][a-z0-9.-]*[a-z0-9])",
+        r"(?i-u)(?:generating server|generierender server|serveur de génération|servidor de generación)\s?:\s*([a-z0-9][a-z0-9.-]*[a-z0-9])",
         r"(?i-u)rejected by the server for the recipient domain (?u:\S+) by ([a-z0-9][a-z0-9.-]*[a-z0-9])\.?\s*\[([0-9a-f.:]+)\]",
         r"(?i-u)(?-u:\b)([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)\s*\[([0-9a-f.:]+)\]:?\s+(?:did not like|said|refused|rejected|replied|responded)",
         r"(?im-u)^\s*([a-z0-9][a-z0-9.-]*[a-z0-9]) does not like recipient",
