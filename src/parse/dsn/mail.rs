@@ -337,6 +337,14 @@ impl Mail {
                 "returned to sender",
                 "nondeliverable",
                 "delivery has failed",
+                // German, Spanish, Italian, Dutch, Portuguese notices.
+                "unzustellbar",
+                "nicht zugestellt",
+                "no se puede entregar",
+                "no entregado",
+                "non recapitabile",
+                "onbestelbaar",
+                "não entregue",
             ]
             .iter()
             .any(|p| subject.contains(p))
@@ -367,6 +375,10 @@ impl Mail {
             "returned mail",
             "mailbox is full",
             "user unknown",
+            "nicht zugestellt werden",
+            "n'a pas pu être remis",
+            "no se pudo entregar",
+            "non è stato possibile recapitare",
         ]
         .iter()
         .any(|p| head.contains(p))
@@ -461,4 +473,24 @@ pub fn strip_html(h: &str) -> String {
         .replace("&quot;", "\"")
         .replace("&#39;", "'")
         .replace("&amp;", "&")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Mail;
+
+    fn mail(subject: &str, body: &str) -> Mail {
+        let raw = format!("From: Someone <someone@example.org>\nSubject: {subject}\nContent-Type: text/plain; charset=utf-8\n\n{body}\n");
+        Mail::parse(raw.as_bytes()).expect("parses")
+    }
+
+    #[test]
+    fn a_bounce_is_known_by_its_subject_or_first_words_in_several_languages() {
+        assert!(mail("Unzustellbar: Angebot", "Hallo").looks_like_bounce());
+        assert!(mail("Non remis : Devis", "Bonjour").looks_like_bounce());
+        assert!(mail("Hallo", "Die Nachricht konnte nicht zugestellt werden.").looks_like_bounce());
+        assert!(mail("Hola", "El mensaje no se pudo entregar a estos destinatarios.").looks_like_bounce());
+        // Ordinary mail is not.
+        assert!(!mail("Lunch on Friday?", "Shall we meet at noon?").looks_like_bounce());
+    }
 }
