@@ -276,26 +276,23 @@ fn transcript_command(text: &str) -> Option<String> {
             && !payload.as_bytes().get(3).is_some_and(u8::is_ascii_digit);
         if !coded {
             last = Some(payload);
-        } else {
-            let reply = payload;
-            if reply.starts_with(['4', '5']) {
-                let sent = last?;
-                let verb: String = sent.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
-                let c = match verb.to_ascii_uppercase().as_str() {
-                    "RCPT" => "RCPT",
-                    "MAIL" => "MAIL",
-                    "DATA" => "DATA",
-                    "EHLO" => "EHLO",
-                    "HELO" => "HELO",
-                    "STARTTLS" => "STARTTLS",
-                    "AUTH" => "AUTH",
-                    "QUIT" => "QUIT",
-                    // The message body's end: "." is the end of DATA.
-                    "" if sent.trim() == "." => "DATA",
-                    _ => return None,
-                };
-                return Some(c.to_string());
-            }
+        } else if payload.starts_with(['4', '5']) {
+            let sent = last?;
+            let verb: String = sent.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
+            let c = match verb.to_ascii_uppercase().as_str() {
+                "RCPT" => "RCPT",
+                "MAIL" => "MAIL",
+                "DATA" => "DATA",
+                "EHLO" => "EHLO",
+                "HELO" => "HELO",
+                "STARTTLS" => "STARTTLS",
+                "AUTH" => "AUTH",
+                "QUIT" => "QUIT",
+                // The message body's end: "." is the end of DATA.
+                "" if sent.trim() == "." => "DATA",
+                _ => return None,
+            };
+            return Some(c.to_string());
         }
     }
     None
