@@ -470,6 +470,29 @@ fn more_families_read_by_the_shared_skeleton() {
                 ("reason", "mailboxfull"),
             ],
         ),
+        // Exchange 2007: the server that answered is named beside the one that wrote the
+        // notice, on the "#550 ... ##" line or as "Receiving server"; it wins over the
+        // "Generating server" (the sender's own hub).
+        (
+            "dsn/exchange2007-hash.eml",
+            &[
+                ("recipient", "nina@fabrikam.example"),
+                ("reply_code", "550"),
+                ("status", "5.1.1"),
+                ("remote_host", "mail.fabrikam.example"),
+                ("reason", "userunknown"),
+            ],
+        ),
+        (
+            "dsn/exchange2007-receiving.eml",
+            &[
+                ("recipient", "omar@fabrikam.example"),
+                ("reply_code", "552"),
+                ("remote_host", "mx2.fabrikam.example"),
+                ("remote_ip", "203.0.113.80"),
+                ("reason", "mailboxfull"),
+            ],
+        ),
     ];
     for (path, fields) in cases {
         let r = one(path);

@@ -143,6 +143,11 @@ static HOSTS: LazyLock<Ordered> = LazyLock::new(|| {
         r"(?i-u)(?-u:\b)remote system:\s*dns;\s*([a-z0-9][a-z0-9.-]*[a-z0-9])(?:\s*\(TCP\|[0-9.]+\|[0-9]+\|([0-9.]+))?",
         r"(?i-u)(?-u:\b)host\s+([a-z0-9][a-z0-9.-]*[a-z0-9])\s*\[([0-9a-f.:]+|ipv6:[0-9a-f:]+)\]",
         r"(?i-u)remote server at\s+([a-z0-9][a-z0-9.-]*[a-z0-9])\s*\(([0-9a-f.:]+)\)",
+        // Exchange 2007 and later: the server it was handing the message to, named beside the
+        // one that wrote the notice ("Receiving server: mx.example.org (192.0.2.1)"), and the
+        // older "mx.example.org #550 5.1.1 ... ##" line.
+        r"(?i-u)receiving server:\s*([a-z0-9][a-z0-9.-]*[a-z0-9])(?:\s*\(([0-9a-f.:]+)\))?",
+        r"(?im-u)^\s*([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)\s+#[45][0-9][0-9][ -]",
         // hMailServer: "Remote server (192.0.2.77) issued an error."
         r"(?i-u)remote server \(([0-9a-f.:]+)\) issued",
         r"(?i-u)(?:generating server|generierender server|serveur de génération|servidor de generación)\s?:\s*([a-z0-9][a-z0-9.-]*[a-z0-9])",
