@@ -588,6 +588,19 @@ fn reports_in_their_less_common_shapes() {
             ("reason", "userunknown"),
         ],
     );
+    // A report with no Remote-MTA for its one recipient: the host its text names as the one
+    // it was talking to, though that line stands above the recipient's.
+    check(
+        &one("dsn/report-host-in-text.eml"),
+        &[
+            ("recipient", "quentin@example.org"),
+            ("action", "delayed"),
+            ("reply_code", "421"),
+            ("status", "4.3.2"),
+            ("remote_host", "mx7.example.org"),
+            ("bounce_type", "soft"),
+        ],
+    );
     // RFC 6533: message/global-delivery-status with a UTF-8 address and host.
     check(
         &one("dsn/rfc6533-global.eml"),

@@ -618,6 +618,7 @@ pub fn complete(found: &mut [Found], mail: &Mail) {
         .iter()
         .map(|f| if f.recipient.is_empty() { None } else { lower.find(&f.recipient) })
         .collect();
+    let single = found.len() == 1;
     for (f, at) in found.iter_mut().zip(starts.iter().copied()) {
         let Some(at) = at else { continue };
         // The stretch: from the address to the next recipient's, the next blank line pair or
@@ -651,6 +652,12 @@ pub fn complete(found: &mut [Found], mail: &Mail) {
         }
         if f.remote_host.is_empty() && f.remote_ip.is_empty() {
             let (h, ip) = diag::remote_host(seg);
+            // One recipient: what the whole notice names is about it.
+            let (h, ip) = if h.is_empty() && ip.is_empty() && single {
+                diag::remote_host(blk)
+            } else {
+                (h, ip)
+            };
             f.remote_host = h;
             f.remote_ip = ip;
         }
