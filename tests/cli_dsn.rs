@@ -601,6 +601,18 @@ fn reports_in_their_less_common_shapes() {
             ("bounce_type", "soft"),
         ],
     );
+    // The same, reported for the alias (Final-Recipient) while the notice names the address it
+    // led to: what the notice says is still about that one recipient.
+    check(
+        &one("dsn/report-alias.eml"),
+        &[
+            ("recipient", "sales@example.org"),
+            ("reply_code", "421"),
+            ("status", "4.3.2"),
+            ("smtp_command", "RCPT"),
+            ("remote_host", "mx7.example.org"),
+        ],
+    );
     // RFC 6533: message/global-delivery-status with a UTF-8 address and host.
     check(
         &one("dsn/rfc6533-global.eml"),

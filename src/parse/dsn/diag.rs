@@ -227,9 +227,17 @@ const COMMAND_PATTERNS: &[(&str, &str)] = &[
         "",
     ),
     (r"(?i-u)\((data|rcpt|mail)\)", ""),
-    // qmail: "192.0.2.1 does not like recipient." / "... does not like sender."
+    // qmail: "192.0.2.1 does not like recipient." / "... does not like sender.", "... failed
+    // after I sent the message.", "Connected to ... but sender was rejected." / "... but greeting
+    // failed."
     (r"(?i-u)does not like recipient", "RCPT"),
     (r"(?i-u)does not like sender", "MAIL"),
+    (r"(?i-u)failed after i sent the message", "DATA"),
+    (r"(?i-u)but sender was rejected", "MAIL"),
+    (r"(?i-u)but greeting failed", "CONN"),
+    // m-FILTER: "SMTP command" then the command; Exim-like "for TEXT command" (the message text).
+    (r"(?i-u)smtp command\s*:?\s*(rcpt to|mail from|data|ehlo|helo)(?-u:\b)", ""),
+    (r"(?i-u)for text command", "DATA"),
     (r"(?i-u)initial server greeting|upon connection|on connect", "CONN"),
 ];
 
@@ -259,14 +267,16 @@ pub fn command(text: &str) -> String {
 /// start of the line or after a time stamp (`Wed 2026-03-04 09:11:59: << RCPT To:<a@b>`).
 fn transcript_payload(line: &str) -> Option<&str> {
     let l = line.trim_start();
-    let after = if l.starts_with(['>', '<']) {
+    let after = if l.starts_with(['>', '<']) || l.starts_with("In: ") || l.starts_with("Out: ") {
         l
     } else {
         let at = l.find(": >>").or_else(|| l.find(": <<"))?;
         &l[at + 2..]
     };
     let rest = after.strip_prefix(">>>").or_else(|| after.strip_prefix("<<<"));
-    let rest = rest.or_else(|| after.strip_prefix(">>")).or_else(|| after.strip_prefix("<<"))?;
+    let rest = rest.or_else(|| after.strip_prefix(">>")).or_else(|| after.strip_prefix("<<"));
+    // Postfix's transcript of what it received: "In: DATA", "Out: 451 4.3.0 Error: ...".
+    let rest = rest.or_else(|| after.strip_prefix("In:")).or_else(|| after.strip_prefix("Out:"))?;
     rest.starts_with([' ', '\t']).then(|| rest.trim_start())
 }
 
@@ -406,5 +416,21 @@ mod tests {
         let t = ">>> MAIL From:<a@b.example> SIZE=1\n<<< 250 ok\n>>> RCPT To:<c@d.example>\n<<< 550 5.1.1 no\n";
         assert_eq!(command(t), "RCPT");
         assert_eq!(remote_host("... while talking to mx1.example.com.:\n>>> DATA").0, "mx1.example.com");
+        // qmail's own wordings.
+        assert_eq!(
+            command("192.0.2.1 failed after I sent the message.\nRemote host said: 554 no"),
+            "DATA"
+        );
+        assert_eq!(command("Connected to 192.0.2.1 but sender was rejected."), "MAIL");
+        assert_eq!(command("Connected to 192.0.2.1 but greeting failed."), "CONN");
+        // Postfix's "In:"/"Out:" transcript, and answers marked the other way round.
+        let t = "Out: 250 2.1.5 Ok\nIn: DATA\nOut: 354 End data\nOut: 451 4.3.0 Error: queue file write error\n";
+        assert_eq!(command(t), "DATA");
+        let t = "Mon 09:11:59: << RCPT To:<c@d.example>\nMon 09:11:59: >> 550 5.2.2 full\n";
+        assert_eq!(command(t), "RCPT");
+        // A 2xx answer is no failure's; "In:" in running text is no transcript.
+        assert_eq!(command("In: the morning\n>>> QUIT\n<<< 221 bye\n"), "");
+        assert_eq!(command("-------SMTP command\nDATA\n"), "DATA");
+        assert_eq!(command("SMTP error from remote server for TEXT command, host: mx"), "DATA");
     }
 }

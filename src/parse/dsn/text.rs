@@ -620,7 +620,26 @@ pub fn complete(found: &mut [Found], mail: &Mail) {
         .collect();
     let single = found.len() == 1;
     for (f, at) in found.iter_mut().zip(starts.iter().copied()) {
-        let Some(at) = at else { continue };
+        let Some(at) = at else {
+            // The notice does not name the report's one recipient (it names the address an
+            // alias led to): what the whole notice says of the host and command is still its.
+            if single {
+                if f.reply_code.is_empty() {
+                    if let Some((_, c)) = diag::reply_code(blk) {
+                        if f.status.is_empty() || f.status.as_bytes()[0] == c.as_bytes()[0] {
+                            f.reply_code = c;
+                        }
+                    }
+                }
+                if f.remote_host.is_empty() && f.remote_ip.is_empty() {
+                    (f.remote_host, f.remote_ip) = diag::remote_host(blk);
+                }
+                if f.smtp_command.is_empty() {
+                    f.smtp_command = diag::command(blk);
+                }
+            }
+            continue;
+        };
         // The stretch: from the address to the next recipient's, the next blank line pair or
         // 1200 bytes.
         let next = starts.iter().flatten().copied().filter(|&p| p > at).min().unwrap_or(blk.len());
