@@ -620,38 +620,15 @@ pub fn complete(found: &mut [Found], mail: &Mail) {
         .collect();
     let single = found.len() == 1;
     for (f, at) in found.iter_mut().zip(starts.iter().copied()) {
-        let Some(at) = at else {
-            // The notice does not name the report's one recipient (it names the address an
-            // alias led to): what the whole notice says of the host and command is still its.
-            if single {
-                if f.reply_code.is_empty() {
-                    if let Some((_, c)) = diag::reply_code(blk) {
-                        if f.status.is_empty() || f.status.as_bytes()[0] == c.as_bytes()[0] {
-                            f.reply_code = c;
-                        }
-                    }
-                }
-                if f.remote_host.is_empty() && f.remote_ip.is_empty() {
-                    (f.remote_host, f.remote_ip) = diag::remote_host(blk);
-                }
-                if f.smtp_command.is_empty() {
-                    f.smtp_command = diag::command(blk);
-                }
-            }
-            continue;
+        // Where to read this recipient's codes, host and command: its stretch, then (for a
+        // report's one recipient) the whole notice. A notice that does not name the one
+        // recipient (it names the address an alias led to) is still about it, as a whole.
+        let (seg, whole) = match at {
+            Some(at) => (stretch(blk, at, &starts), single.then_some(blk)),
+            None if single => (blk, None),
+            None => continue,
         };
-        // The stretch: from the address to the next recipient's, the next blank line pair or
-        // 1200 bytes.
-        let next = starts.iter().flatten().copied().filter(|&p| p > at).min().unwrap_or(blk.len());
-        let mut end = (at + 1200).min(next);
-        while !blk.is_char_boundary(end) {
-            end -= 1;
-        }
-        if let Some(p) = blk[at..end].find("\n\n\n") {
-            end = at + p;
-        }
-        let seg = &blk[at..end];
-        if f.diagnostic.is_empty() {
+        if at.is_some() && f.diagnostic.is_empty() {
             let rest = seg.get(f.recipient.len()..).unwrap_or("").trim_start_matches(['>', ':', ' ']);
             if diag::reply_code(rest).is_some() || diag::status(rest).is_some() {
                 f.diagnostic = diag::squeeze(rest, 600);
@@ -663,7 +640,8 @@ pub fn complete(found: &mut [Found], mail: &Mail) {
             }
         }
         if f.reply_code.is_empty() {
-            if let Some((_, c)) = diag::reply_code(&f.diagnostic).or_else(|| diag::reply_code(seg)) {
+            let from_diagnostic = if at.is_some() { diag::reply_code(&f.diagnostic) } else { None };
+            if let Some((_, c)) = from_diagnostic.or_else(|| diag::reply_code(seg)) {
                 if f.status.is_empty() || f.status.as_bytes()[0] == c.as_bytes()[0] {
                     f.reply_code = c;
                 }
@@ -671,23 +649,35 @@ pub fn complete(found: &mut [Found], mail: &Mail) {
         }
         if f.remote_host.is_empty() && f.remote_ip.is_empty() {
             let (h, ip) = diag::remote_host(seg);
-            // One recipient: what the whole notice names is about it.
-            let (h, ip) = if h.is_empty() && ip.is_empty() && single {
-                diag::remote_host(blk)
-            } else {
-                (h, ip)
+            (f.remote_host, f.remote_ip) = match whole {
+                Some(w) if h.is_empty() && ip.is_empty() => diag::remote_host(w),
+                _ => (h, ip),
             };
-            f.remote_host = h;
-            f.remote_ip = ip;
         }
         if f.smtp_command.is_empty() {
             f.smtp_command = diag::command(seg);
         }
-        if f.smtp_command.is_empty() && lower[..at].trim_end_matches(['<', ' ']).ends_with("rcpt to:") {
-            // A session transcript: ">>> RCPT TO:<address>" then the answer.
-            f.smtp_command = "RCPT".into();
+        if let Some(at) = at {
+            if f.smtp_command.is_empty() && lower[..at].trim_end_matches(['<', ' ']).ends_with("rcpt to:") {
+                // A session transcript: ">>> RCPT TO:<address>" then the answer.
+                f.smtp_command = "RCPT".into();
+            }
         }
     }
+}
+
+/// A recipient's stretch of the block: from its address to the next recipient's, the next
+/// blank line pair or 1200 bytes.
+fn stretch<'b>(blk: &'b str, at: usize, starts: &[Option<usize>]) -> &'b str {
+    let next = starts.iter().flatten().copied().filter(|&p| p > at).min().unwrap_or(blk.len());
+    let mut end = (at + 1200).min(next);
+    while !blk.is_char_boundary(end) {
+        end -= 1;
+    }
+    if let Some(p) = blk[at..end].find("\n\n\n") {
+        end = at + p;
+    }
+    &blk[at..end]
 }
 
 /// Amazon SES notifications (JSON, often wrapped in an SNS envelope whose `Message` is the
