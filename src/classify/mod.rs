@@ -400,9 +400,8 @@ mod tests {
 
     #[test]
     fn user_rules_come_first_and_errors_name_the_line() {
-        let dir = std::env::temp_dir().join(format!("bouncer-rules-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("my.rules");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("my.rules");
         std::fs::write(&file, "[text]\nfiltered   user unknown\n").unwrap();
         let c = Classifier::with_user_rules(Some(&file)).unwrap();
         assert_eq!(c.reason(Action::Failed, "550 User unknown", ""), "filtered");
@@ -412,7 +411,6 @@ mod tests {
         std::fs::write(&file, "[status]\nfive userunknown\n").unwrap();
         let err = Classifier::with_user_rules(Some(&file)).unwrap_err().to_string();
         assert!(err.contains(":2:"), "{err}");
-        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]
@@ -428,9 +426,8 @@ mod tests {
         let grey = c.match_text("450 4.2.0 Recipient address rejected: Greylisted").unwrap();
         assert_eq!((grey.reason, grey.tag), ("blocked", ""));
 
-        let dir = std::env::temp_dir().join(format!("bouncer-tags-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("tagged.rules");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("tagged.rules");
         std::fs::write(&file, "[text]\nblocked:listing   on our naughty list\n").unwrap();
         let mine = Classifier::with_user_rules(Some(&file)).unwrap();
         let m = mine.match_text("550 you are on our naughty list").unwrap();
@@ -438,7 +435,6 @@ mod tests {
         std::fs::write(&file, "[text]\nblocked:famous   go away\n").unwrap();
         let err = Classifier::with_user_rules(Some(&file)).unwrap_err().to_string();
         assert!(err.contains("tagged.rules:2") && err.contains("unknown tag `famous`"), "{err}");
-        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]

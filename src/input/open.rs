@@ -477,14 +477,13 @@ mod tests {
     #[test]
     fn every_byte_comes_through_whatever_the_size_around_the_first_block() {
         use std::io::Write;
-        let dir = std::env::temp_dir().join(format!("bouncer-open-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = tempfile::tempdir().unwrap();
         for size in [0, 1, 5, 6, 7, HEAD - 1, HEAD, HEAD + 1, 3 * HEAD + 17] {
             let text: Vec<u8> = (0..size).map(|i| b"Nov 22 10:00:00 mx postfix/smtp[1]: x\n"[i % 38]).collect();
             let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
             gz.write_all(&text).unwrap();
             for (name, bytes) in [("plain", text.clone()), ("gz", gz.finish().unwrap())] {
-                let path = dir.join(format!("{size}.{name}"));
+                let path = dir.path().join(format!("{size}.{name}"));
                 std::fs::write(&path, &bytes).unwrap();
                 let mut opened = open(&Source::File(path)).unwrap();
                 let mut all = Vec::new();
@@ -496,6 +495,5 @@ mod tests {
                 assert_eq!(opened.compression, packed, "{name} of {size} bytes");
             }
         }
-        std::fs::remove_dir_all(&dir).ok();
     }
 }
