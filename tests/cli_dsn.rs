@@ -278,6 +278,11 @@ fn charsets_said_by_escapes_or_mislabelled_are_decoded() {
     assert!(d.starts_with("配信できませんでした。"), "{d}");
     assert!(!d.contains('\u{FFFD}'), "{d}");
     check(&carrier, &[("recipient", "kaito@example.ne.jp"), ("reason", "mailboxfull")]);
+    // The same text sent quoted-printable: the transfer encoding is undone first, then the
+    // bytes are read as UTF-8.
+    let qp = one("dsn/mislabelled-qp.eml");
+    assert_eq!(qp["diagnostic"], carrier["diagnostic"]);
+    check(&qp, &[("recipient", "kaito@example.ne.jp"), ("reason", "mailboxfull")]);
 }
 
 #[test]
@@ -612,6 +617,49 @@ fn reports_in_their_less_common_shapes() {
             ("smtp_command", "RCPT"),
             ("remote_host", "mx7.example.org"),
         ],
+    );
+    // Postfix's notice with no report part, two recipients and no codes: each recipient's
+    // diagnostic is its own entry, past the standard preamble; the alias an address was
+    // expanded from is no recipient of its own.
+    let recs = scan("dsn/postfix-nocode.eml", &[]);
+    assert_eq!(recs.len(), 2, "{recs:?}");
+    check(
+        &recs[0],
+        &[
+            ("recipient", "sam@branch.example.net"),
+            ("diagnostic", "mail for branch.example.net loops back to myself"),
+            ("reply_code", ""),
+            ("reason", "systemerror"),
+            ("suppress", "false"),
+        ],
+    );
+    check(
+        &recs[1],
+        &[
+            ("recipient", "tess@lists.example.net"),
+            ("diagnostic", "(expanded from <team@lists.example.net>): unknown user: \"tess\""),
+            ("reason", "userunknown"),
+            ("suppress", "true"),
+        ],
+    );
+    // RFC 3464 sets no order for a recipient's fields: the alias's target named first, the
+    // Final-Recipient last, is still one recipient, the Final-Recipient.
+    let text = std::fs::read_to_string(fixture("dsn/report-alias.eml")).unwrap();
+    let fields =
+        "Final-Recipient: RFC822; sales@example.org\nX-Actual-Recipient: RFC822; quentin@example.org\nAction: delayed\nStatus: 4.3.2\n";
+    assert!(text.contains(fields));
+    let reordered = text.replace(
+        fields,
+        "Status: 4.3.2\nAction: delayed\nX-Actual-Recipient: RFC822; quentin@example.org\nFinal-Recipient: RFC822; sales@example.org\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("reordered.eml");
+    std::fs::write(&path, reordered).unwrap();
+    let recs = jsonl(&run(&["scan", "--format", "jsonl", path.to_str().unwrap()]));
+    assert_eq!(recs.len(), 1, "{recs:?}");
+    check(
+        &recs[0],
+        &[("recipient", "sales@example.org"), ("status", "4.3.2"), ("smtp_command", "RCPT")],
     );
     // RFC 6533: message/global-delivery-status with a UTF-8 address and host.
     check(

@@ -69,18 +69,24 @@ fn lower_addr(a: Option<&mail_parser::Address<'_>>) -> String {
 }
 
 /// A text part whose declared charset did not fit its bytes (replacement characters came out)
-/// but whose bytes, as sent (no transfer encoding), are valid UTF-8: a server that wrote UTF-8
-/// and labelled it ISO-2022-JP or Shift_JIS. The bytes are read as UTF-8 then.
+/// but whose bytes, once the transfer encoding is undone, are valid UTF-8: a server that wrote
+/// UTF-8 and labelled it ISO-2022-JP or Shift_JIS. The bytes are read as UTF-8 then.
 fn utf8_if_mislabelled<'a>(msg: &'a Message<'_>, part: &mail_parser::MessagePart<'_>, decoded: &'a str) -> std::borrow::Cow<'a, str> {
-    if !decoded.contains('\u{FFFD}') || part.encoding != mail_parser::Encoding::None {
+    use mail_parser::decoders::{base64::base64_decode, quoted_printable::quoted_printable_decode};
+    if !decoded.contains('\u{FFFD}') {
         return decoded.into();
     }
     let raw = msg
         .raw_message()
         .get(part.offset_body as usize..part.offset_end as usize)
         .unwrap_or(&[]);
-    match std::str::from_utf8(raw) {
-        Ok(s) if !s.contains('\u{FFFD}') => s.into(),
+    let bytes = match part.encoding {
+        mail_parser::Encoding::None => Some(raw.to_vec()),
+        mail_parser::Encoding::QuotedPrintable => quoted_printable_decode(raw),
+        mail_parser::Encoding::Base64 => base64_decode(raw),
+    };
+    match bytes.map(String::from_utf8) {
+        Some(Ok(s)) if !s.contains('\u{FFFD}') => s.into(),
         _ => decoded.into(),
     }
 }

@@ -106,6 +106,9 @@ pub fn only_delivered(text: &str) -> bool {
 #[derive(Default)]
 struct Group {
     final_rcpt: String,
+    /// Sendmail's X-Actual-Recipient (the alias's target): the recipient only when the group
+    /// has no Final-Recipient, before or after it.
+    actual: String,
     original: String,
     action: String,
     status: String,
@@ -135,11 +138,18 @@ pub fn read(text: &str, mail: &Mail) -> Vec<Found> {
         match name.as_str() {
             "reporting-mta" => reporting = typed(&value).to_string(),
             "arrival-date" => arrival = value,
-            "final-recipient" | "x-actual-recipient" if name == "final-recipient" || cur.final_rcpt.is_empty() => {
+            "final-recipient" => {
                 if !cur.final_rcpt.is_empty() {
                     close(&mut cur, &mut groups);
                 }
                 cur.final_rcpt = address_of(&value);
+                cur.has_rcpt = true;
+            }
+            "x-actual-recipient" => {
+                if !cur.actual.is_empty() {
+                    close(&mut cur, &mut groups);
+                }
+                cur.actual = address_of(&value);
                 cur.has_rcpt = true;
             }
             "original-recipient" => {
@@ -173,11 +183,11 @@ pub fn read(text: &str, mail: &Mail) -> Vec<Found> {
         .into_iter()
         .map(|g| {
             let mut f = Found {
-                recipient: if g.final_rcpt.is_empty() {
-                    g.original.clone()
-                } else {
-                    g.final_rcpt.clone()
-                },
+                recipient: [&g.final_rcpt, &g.actual, &g.original]
+                    .into_iter()
+                    .find(|a| !a.is_empty())
+                    .cloned()
+                    .unwrap_or_default(),
                 original_recipient: g.original.clone(),
                 reporting_mta: reporting.trim_matches(|c| c == '[' || c == ']').to_string(),
                 diagnostic: diag::squeeze(&g.diagnostic, 1000),

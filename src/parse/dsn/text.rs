@@ -116,7 +116,13 @@ pub const FAMILIES: &[Family] = &[
     Family {
         name: "postfix",
         detect: &["this is the postfix program", "this is the mail system at host"],
-        start: &["the postfix program", "could not be delivered to one or more recipients"],
+        // The signature line that closes the standard preamble ("The Postfix program" in old
+        // versions, "The mail system" since 2.3), else the preamble's own words on one line.
+        start: &[
+            "the postfix program\n",
+            "the mail system\n",
+            "could not be delivered to one or more recipients",
+        ],
         end: &[],
         reason: "",
         user_ids: false,
@@ -377,8 +383,11 @@ fn recipients(block: &str, mail: &Mail) -> Vec<(usize, String)> {
             if matches!(before, Some('=') | Some('/')) || sender_line || is_admin(&a) {
                 continue;
             }
-            // Exim names the address an alias came from: not a recipient of its own.
-            if ends_ci(line[..off].trim_end_matches([' ', '<']), "generated from") {
+            // Exim ("generated from") and Postfix ("expanded from", perhaps at the end of the
+            // line before) name the alias an address came from: not a recipient of its own.
+            let lead = line[..off].trim_end_matches([' ', '\t', '<']);
+            let lead = if lead.is_empty() { block[..line_start].trim_end() } else { lead };
+            if ends_ci(lead, "generated from") || ends_ci(lead, "expanded from") {
                 continue;
             }
             let list = if to_line || not(&a) { &mut weak } else { &mut strong };
@@ -468,23 +477,39 @@ pub fn read(mail: &Mail) -> Option<Vec<Found>> {
             action: Some(action),
             ..Found::default()
         };
-        fill(&mut f, seg, blk);
+        // Several recipients, each opening a line of its own: each stretch is that recipient's
+        // own entry ("<a@x>: why"). One named mid-line ("expanded from <b@y>") is not.
+        let opens_line = |at: usize| blk[..at.min(blk.len())].trim_end_matches(['<', ' ', '\t', '"']).ends_with('\n');
+        let own_entry = rcpts.len() > 1 && opens_line(*at) && rcpts.get(i + 1).is_none_or(|n| opens_line(n.0));
+        fill(&mut f, seg, blk, own_entry);
         out.push(f);
     }
     Some(out)
 }
 
 /// Fill codes, host, command and diagnostic of a recipient from its stretch of text, falling
-/// back to the whole block for what the stretch does not say.
-fn fill(f: &mut Found, seg: &str, blk: &str) {
-    let rest = seg
-        .get(f.recipient.len()..)
-        .unwrap_or("")
-        .trim_start_matches(['>', ':', ' ', '"', '\'', ']', ')', '.', ',', ';']);
+/// back to the whole block for what the stretch does not say. Where the stretch is the
+/// recipient's `own_entry` among several and has words of its own after the address, its codes
+/// and diagnostic are the stretch's alone: the block's would be another recipient's.
+fn fill(f: &mut Found, seg: &str, blk: &str, own_entry: bool) {
+    let rest = if starts_ci(seg, &f.recipient) {
+        &seg[f.recipient.len()..]
+    } else if std::ptr::eq(seg, blk) {
+        seg
+    } else {
+        // Named otherwise than by its address (a user ID): the words after that name.
+        seg.find(|c: char| c.is_whitespace() || c == '(' || c == ':')
+            .map_or("", |n| &seg[n..])
+    };
+    // The stretch ends where the next recipient's address begins: its `<` is not ours.
+    let rest = rest
+        .trim_start_matches(['>', ':', ' ', '"', '\'', ']', ')', '.', ',', ';'])
+        .trim_end_matches(|c: char| c == '<' || c.is_whitespace());
     // A 2xx in the stretch ("Size (in bytes): 222") is no answer to a failure.
     let failing =
         |t: &str| diag::reply_code(t).is_some_and(|c| !c.1.starts_with('2')) || diag::status(t).is_some_and(|s| !s.1.starts_with('2'));
-    let code_src = if failing(seg) { seg } else { blk };
+    let own_words = own_entry && !std::ptr::eq(seg, blk) && diag::squeeze(rest, 600).len() >= 12;
+    let code_src = if failing(seg) || own_words { seg } else { blk };
     if f.reply_code.is_empty() {
         f.reply_code = diag::reply_code(code_src).map(|c| c.1).unwrap_or_default();
     }
