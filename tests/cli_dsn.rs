@@ -642,6 +642,17 @@ fn reports_in_their_less_common_shapes() {
             ("suppress", "true"),
         ],
     );
+    // A Final-Recipient with no address in it ("@far.example.org") and no returned message:
+    // the one recipient the notice names.
+    check(
+        &one("dsn/report-no-address.eml"),
+        &[
+            ("recipient", "victor@far.example.org"),
+            ("status", "5.1.2"),
+            ("reply_code", "550"),
+            ("reason", "hostunknown"),
+        ],
+    );
     // RFC 3464 sets no order for a recipient's fields: the alias's target named first, the
     // Final-Recipient last, is still one recipient, the Final-Recipient.
     let text = std::fs::read_to_string(fixture("dsn/report-alias.eml")).unwrap();

@@ -201,6 +201,10 @@ pub fn read(text: &str, mail: &Mail) -> Vec<Found> {
                     // Final-Recipient is a file or program (exim's "save to /mail/spool/..."):
                     // the MTA's own list names the address.
                     f.recipient = a;
+                } else if let Some(a) = super::text::sole_recipient(mail) {
+                    // Final-Recipient holds no address ("@mx.example.org"): the one recipient
+                    // the notice names.
+                    f.recipient = a;
                 } else if let Some(a) = mail.original.to.first() {
                     f.recipient = a.clone();
                 }

@@ -435,6 +435,14 @@ fn named_by_user_id(block: &str, mail: &Mail, rcpts: &mut Vec<(usize, String)>) 
     rcpts.sort_by_key(|r| r.0);
 }
 
+/// The one recipient the notice's text names, if it names exactly one.
+pub fn sole_recipient(mail: &Mail) -> Option<String> {
+    match read(mail)?.as_slice() {
+        [one] => Some(one.recipient.clone()),
+        _ => None,
+    }
+}
+
 /// Read a non-standard bounce; None when it does not look like one or names no recipient.
 pub fn read(mail: &Mail) -> Option<Vec<Found>> {
     let fam = family(mail);
