@@ -234,6 +234,30 @@ fn mbox_maildir_and_stdin() {
 }
 
 #[test]
+fn a_forwarded_bounce_is_read_as_the_bounce_it_carries() {
+    // A person's note with the bounce attached (message/rfc822), its subject a bounce's too:
+    // the record is the attached bounce's, not one made up from the note.
+    check(
+        &one("dsn/forwarded.eml"),
+        &[
+            ("recipient", "xavier@example.com"),
+            ("reply_code", "550"),
+            ("status", "5.1.1"),
+            ("remote_host", "mx.example.com"),
+            ("sender", "wendy@example.net"),
+            ("message_id", "minutes-0312@example.net"),
+            ("reason", "userunknown"),
+        ],
+    );
+    // A forwarded ordinary message is no failure, and is counted as read.
+    assert!(scan("dsn/forwarded-note.eml", &[]).is_empty());
+    let out = run(&["report", "--format", "json", fixture("dsn/forwarded-note.eml").to_str().unwrap()]);
+    let s: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(s["accounting"]["not_failures"], 1);
+    assert_eq!(s["accounting"]["unparsed"], 0);
+}
+
+#[test]
 fn emails_and_logs_mix_in_one_run() {
     let out = run(&[
         "report",

@@ -34,8 +34,10 @@ pub struct Mail {
     pub original: Original,
     /// The Content-Type of the message, lower-cased, e.g. `multipart/report; report-type=...`.
     pub content_type: String,
-    /// An attached message that is itself a delivery report (multipart/report), raw.
-    pub attached_report: Option<Vec<u8>>,
+    /// The first attached message (message/rfc822), raw, and whether it is a delivery report
+    /// (multipart/report): in a bounce the returned original, in a forwarded bounce or a
+    /// gateway's notice around a report the bounce itself.
+    pub attached: Option<(Vec<u8>, bool)>,
     /// The MTA family, once detected (`text::family`).
     pub family: std::cell::OnceCell<Option<&'static super::text::Family>>,
 }
@@ -206,8 +208,8 @@ impl Mail {
                     let report = inner.content_type().is_some_and(|c| {
                         c.ctype().eq_ignore_ascii_case("multipart") && c.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report"))
                     });
-                    if report && self.attached_report.is_none() {
-                        self.attached_report = Some(inner.raw_message().to_vec());
+                    if self.attached.is_none() {
+                        self.attached = Some((inner.raw_message().to_vec(), report));
                     }
                     if self.original.message_id.is_empty() && self.original.from.is_empty() {
                         self.original = Original {
@@ -313,48 +315,7 @@ impl Mail {
 
     /// The message says it is a delivery failure (sender, subject or report type).
     pub fn looks_like_bounce(&self) -> bool {
-        let from = self.from_text.to_ascii_lowercase();
-        let subject = self.subject.to_ascii_lowercase();
-        self.content_type.contains("delivery-status")
-            || [
-                "mailer-daemon",
-                "postmaster",
-                "mail delivery",
-                "mail.delivery",
-                "mailerdaemon",
-                "bounce",
-            ]
-            .iter()
-            .any(|p| from.contains(p))
-            || [
-                "undeliver",
-                "undelivered",
-                "returned mail",
-                "delivery status",
-                "delivery failure",
-                "delivery failed",
-                "failure notice",
-                "could not be delivered",
-                "not delivered",
-                "delivery notification",
-                "mail delivery",
-                "non remis",
-                "rejected",
-                "returned to sender",
-                "nondeliverable",
-                "delivery has failed",
-                // German, Spanish, Italian, Dutch, Portuguese notices.
-                "unzustellbar",
-                "nicht zugestellt",
-                "no se puede entregar",
-                "no entregado",
-                "non recapitabile",
-                "onbestelbaar",
-                "não entregue",
-            ]
-            .iter()
-            .any(|p| subject.contains(p))
-            || self.says_undelivered()
+        self.content_type.contains("delivery-status") || headers_say_bounce(&self.from_text, &self.subject) || self.says_undelivered()
     }
 
     /// The top of the text says a message was not delivered.
@@ -479,6 +440,50 @@ pub fn strip_html(h: &str) -> String {
         .replace("&quot;", "\"")
         .replace("&#39;", "'")
         .replace("&amp;", "&")
+}
+
+/// The From field or the Subject reads like a bounce's (a mailer daemon's, "Undeliverable: ...").
+fn headers_say_bounce(from_text: &str, subject: &str) -> bool {
+    let from = from_text.to_ascii_lowercase();
+    let subject = subject.to_ascii_lowercase();
+    [
+        "mailer-daemon",
+        "postmaster",
+        "mail delivery",
+        "mail.delivery",
+        "mailerdaemon",
+        "bounce",
+    ]
+    .iter()
+    .any(|p| from.contains(p))
+        || [
+            "undeliver",
+            "undelivered",
+            "returned mail",
+            "delivery status",
+            "delivery failure",
+            "delivery failed",
+            "failure notice",
+            "could not be delivered",
+            "not delivered",
+            "delivery notification",
+            "mail delivery",
+            "non remis",
+            "rejected",
+            "returned to sender",
+            "nondeliverable",
+            "delivery has failed",
+            // German, Spanish, Italian, Dutch, Portuguese notices.
+            "unzustellbar",
+            "nicht zugestellt",
+            "no se puede entregar",
+            "no entregado",
+            "non recapitabile",
+            "onbestelbaar",
+            "não entregue",
+        ]
+        .iter()
+        .any(|p| subject.contains(p))
 }
 
 #[cfg(test)]

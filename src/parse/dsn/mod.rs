@@ -285,11 +285,15 @@ fn read_message_in(raw: &[u8], depth: u8) -> Outcome {
         Ok(None) => return Outcome::NotBounce(None),
         Err(_) => return Outcome::Unparsed("the MIME parser failed on this message"),
     };
-    if depth == 0 && m.status_parts.is_empty() {
-        if let Some(inner) = &m.attached_report {
-            // A notice (a gateway's, a forward) around a bounce report: the report is the bounce.
-            if let Outcome::Failure(found, extra) = read_message_in(inner, depth + 1) {
-                return Outcome::Failure(found, extra);
+    if depth < 2 && m.status_parts.is_empty() {
+        if let Some((inner, report)) = &m.attached {
+            // A note around a bounce (a gateway's notice around a report, a person's forward):
+            // the attached message is the bounce when it reads as one. A notice of a known
+            // family with the returned original attached is read as itself.
+            if *report || text::family(&m).is_none() {
+                if let Outcome::Failure(found, extra) = read_message_in(inner, depth + 1) {
+                    return Outcome::Failure(found, extra);
+                }
             }
         }
     }
