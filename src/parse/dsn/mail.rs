@@ -167,7 +167,7 @@ impl Mail {
     }
 
     fn walk(&mut self, msg: &Message<'_>) {
-        for part in &msg.parts {
+        for (i, part) in msg.parts.iter().enumerate() {
             let (ctype, sub) = part
                 .content_type()
                 .map(|c| (c.ctype().to_ascii_lowercase(), c.subtype().unwrap_or("").to_ascii_lowercase()))
@@ -189,8 +189,9 @@ impl Mail {
                     }
                 }
                 PartType::Html(h) => {
-                    if !self.has_plain(msg) {
-                        self.push_text(&strip_html(h));
+                    if !has_plain_alternative(msg, i) {
+                        let h = utf8_if_mislabelled(msg, part, h);
+                        self.push_text(&strip_html(&h));
                     }
                 }
                 PartType::Binary(b) | PartType::InlineBinary(b) => {
@@ -225,14 +226,6 @@ impl Mail {
                 PartType::Multipart(_) => {}
             }
         }
-    }
-
-    fn has_plain(&self, msg: &Message<'_>) -> bool {
-        msg.parts.iter().any(|p| {
-            matches!(p.body, PartType::Text(_))
-                && p.content_type()
-                    .is_none_or(|c| c.ctype().eq_ignore_ascii_case("text") && c.subtype().is_none_or(|s| s.eq_ignore_ascii_case("plain")))
-        })
     }
 
     fn push_text(&mut self, t: &str) {
@@ -404,23 +397,37 @@ pub fn first_address(text: &str) -> Option<String> {
     super::diag::addresses(text).next().map(|(_, a)| a)
 }
 
-/// Text of an HTML part: tags dropped, `<br>`/`<p>`/`<div>`/`<tr>` as line ends, a few entities.
+/// Text of an HTML part: tags dropped, `<br>`/`<p>`/`<div>`/`<tr>` as line ends, line ends of
+/// the source as spaces (as a browser shows them; kept inside `<pre>`), entities decoded.
 pub fn strip_html(h: &str) -> String {
     let mut out = String::with_capacity(h.len() / 2);
     let mut rest = h;
+    let mut pre = false;
+    let push_text = |out: &mut String, t: &str, pre: bool| {
+        if pre {
+            out.push_str(t);
+        } else {
+            out.extend(t.chars().map(|c| if c == '\n' || c == '\r' { ' ' } else { c }));
+        }
+    };
     while let Some(lt) = rest.find('<') {
-        out.push_str(&rest[..lt]);
+        push_text(&mut out, &rest[..lt], pre);
         let after = &rest[lt..];
         let Some(gt) = after.find('>') else {
             rest = "";
             break;
         };
+        let closing = after[1..gt].starts_with('/');
         let tag = after[1..gt].trim_start_matches('/').to_ascii_lowercase();
-        if ["br", "p", "div", "tr", "li", "h1", "h2", "h3", "table"]
+        let is = |t: &str| tag == t || tag.starts_with(&format!("{t} "));
+        if ["br", "p", "div", "tr", "li", "h1", "h2", "h3", "table", "pre"]
             .iter()
-            .any(|t| tag == *t || tag.starts_with(&format!("{t} ")))
+            .any(|t| is(t))
         {
             out.push('\n');
+        }
+        if is("pre") {
+            pre = !closing;
         }
         let skip_to = if tag.starts_with("style") || tag.starts_with("script") {
             after
@@ -433,13 +440,80 @@ pub fn strip_html(h: &str) -> String {
         rest = &after[skip_to.max(gt)..];
         rest = rest.get(rest.find('>').map(|i| i + 1).unwrap_or(rest.len())..).unwrap_or("");
     }
+    push_text(&mut out, rest, pre);
+    let text = decode_entities(&out);
+    // Lines end where the tags said; spaces left at their ends by the source's line ends go.
+    text.lines().map(str::trim_end).collect::<Vec<_>>().join("\n")
+}
+
+/// `&amp;`, `&#x27;`, `&eacute;`, ... as the characters they stand for (mail-parser's own entity
+/// table); a no-break space as a plain one. A `&` that starts no entity stays.
+fn decode_entities(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        let after = &rest[amp..];
+        let name_len = after[1..]
+            .find(';')
+            .filter(|&n| n > 0 && n <= 10 && after[1..=n].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'#'));
+        match name_len {
+            Some(n) => {
+                mail_parser::decoders::html::add_html_token(&mut out, &after.as_bytes()[..n + 2], false);
+                rest = &after[n + 2..];
+            }
+            None => {
+                out.push('&');
+                rest = &after[1..];
+            }
+        }
+    }
     out.push_str(rest);
-    out.replace("&nbsp;", " ")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&amp;", "&")
+    out.replace('\u{a0}', " ")
+}
+
+/// Part `i` (an HTML part) stands in a multipart/alternative, at any depth, that also holds a
+/// plain-text part: that text says the same, and is read instead.
+fn has_plain_alternative(msg: &Message<'_>, i: usize) -> bool {
+    let is_plain = |p: &mail_parser::MessagePart<'_>| {
+        matches!(p.body, PartType::Text(_))
+            && p.content_type()
+                .is_none_or(|c| c.ctype().eq_ignore_ascii_case("text") && c.subtype().is_none_or(|s| s.eq_ignore_ascii_case("plain")))
+    };
+    let parent = |child: usize| {
+        msg.parts
+            .iter()
+            .position(|p| matches!(&p.body, PartType::Multipart(kids) if kids.iter().any(|&k| k as usize == child)))
+    };
+    // Every part below `at`, itself included.
+    fn below(msg: &Message<'_>, at: usize, out: &mut Vec<usize>) {
+        out.push(at);
+        if let Some(PartType::Multipart(kids)) = msg.parts.get(at).map(|p| &p.body) {
+            for &k in kids {
+                // A tree, by mail-parser's making; the bound only guards against anything else.
+                if k as usize != at && out.len() <= msg.parts.len() {
+                    below(msg, k as usize, out);
+                }
+            }
+        }
+    }
+    let mut at = i;
+    for _ in 0..msg.parts.len() {
+        let Some(up) = parent(at) else { break };
+        let alternative = msg.parts[up]
+            .content_type()
+            .is_some_and(|c| c.subtype().is_some_and(|s| s.eq_ignore_ascii_case("alternative")));
+        if alternative {
+            let mut all = Vec::new();
+            below(msg, up, &mut all);
+            return all.into_iter().any(|k| msg.parts.get(k).is_some_and(is_plain));
+        }
+        if up == at {
+            break;
+        }
+        at = up;
+    }
+    false
 }
 
 /// The From field or the Subject reads like a bounce's (a mailer daemon's, "Undeliverable: ...").
@@ -493,6 +567,27 @@ mod tests {
     fn mail(subject: &str, body: &str) -> Mail {
         let raw = format!("From: Someone <someone@example.org>\nSubject: {subject}\nContent-Type: text/plain; charset=utf-8\n\n{body}\n");
         Mail::parse(raw.as_bytes()).expect("parses")
+    }
+
+    #[test]
+    fn html_reads_as_a_browser_shows_it() {
+        let h = "<html><head><style>p{margin:0}</style></head><body><p>The address couldn&#x27;t\nbe found:<br>\n  \
+                 <b>ann@example.com</b> &amp; bob&#64;example.com&nbsp;(550&nbsp;5.1.1)</p>\n<p>&unknown; &amp</p>\
+                 <pre>line one\nline two</pre></body></html>";
+        assert_eq!(
+            super::strip_html(h),
+            "\nThe address couldn't be found:\n   ann@example.com & bob@example.com (550 5.1.1)\n\n&unknown; &amp\n\nline one\nline two"
+        );
+    }
+
+    #[test]
+    fn html_is_read_unless_a_plain_alternative_says_the_same() {
+        let alt = "From: a@example.org\nContent-Type: multipart/alternative; boundary=A\n\n--A\nContent-Type: text/plain\n\nplain words\n--A\nContent-Type: text/html\n\n<p>html words</p>\n--A--\n";
+        assert_eq!(Mail::parse(alt.as_bytes()).unwrap().text.trim(), "plain words");
+        // An HTML notice beside a plain-text attachment (the returned headers) is the notice.
+        let mixed = "From: a@example.org\nContent-Type: multipart/mixed; boundary=M\n\n--M\nContent-Type: text/html\n\n<p>html words</p>\n--M\nContent-Type: text/plain\n\nReceived: from x\n--M--\n";
+        let text = Mail::parse(mixed.as_bytes()).unwrap().text;
+        assert!(text.contains("html words"), "{text}");
     }
 
     #[test]
