@@ -166,6 +166,20 @@ static HOSTS: LazyLock<Ordered> = LazyLock::new(|| {
 /// The host a text names as the one that answered: (name, address). A name that is an IP
 /// address goes to the address.
 pub fn remote_host(text: &str) -> (String, String) {
+    let found = remote_host_in(text);
+    if found.0.is_empty() && found.1.is_empty() && text.contains('\n') {
+        // The phrase may be wrapped across lines ("host mx.example.com[192.0.2.1]\n said:").
+        return remote_host_in(&unwrapped(text));
+    }
+    found
+}
+
+/// `text` with every run of white space, line breaks included, as one space.
+fn unwrapped(text: &str) -> String {
+    squeeze(text, usize::MAX)
+}
+
+fn remote_host_in(text: &str) -> (String, String) {
     for (_, c) in HOSTS.captures(text) {
         let name = c.get(1).map(|m| m.as_str()).unwrap_or("").trim_end_matches('.');
         let ip = c.get(2).map(|m| m.as_str()).unwrap_or("");
@@ -248,7 +262,15 @@ pub fn command(text: &str) -> String {
     if let Some(c) = transcript_command(text) {
         return c;
     }
-    // The first pattern that matches names it.
+    // The first pattern that matches names it; a phrase wrapped across lines ("in reply to
+    // RCPT TO\n    command") is found in the text unwrapped.
+    match command_in(text) {
+        c if c.is_empty() && text.contains('\n') => command_in(&unwrapped(text)),
+        c => c,
+    }
+}
+
+fn command_in(text: &str) -> String {
     let Some((i, c)) = COMMANDS.captures(text).next() else {
         return String::new();
     };
@@ -432,5 +454,11 @@ mod tests {
         assert_eq!(command("In: the morning\n>>> QUIT\n<<< 221 bye\n"), "");
         assert_eq!(command("-------SMTP command\nDATA\n"), "DATA");
         assert_eq!(command("SMTP error from remote server for TEXT command, host: mx"), "DATA");
+        // Phrases wrapped across lines, as a notice's own line width breaks them.
+        assert_eq!(command("said: 550 5.1.1 unknown (in reply to RCPT TO\n    command)"), "RCPT");
+        assert_eq!(
+            remote_host("delivery temporarily suspended: lost connection\nwith mx.example.com[192.0.2.9] while sending"),
+            ("mx.example.com".to_string(), "192.0.2.9".to_string())
+        );
     }
 }

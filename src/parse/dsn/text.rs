@@ -374,9 +374,12 @@ fn recipients(block: &str, mail: &Mail) -> Vec<(usize, String)> {
     let mut line_start = 0;
     let mut strong: Vec<(usize, String)> = Vec::new();
     let mut weak: Vec<(usize, String)> = Vec::new();
+    // A label alone on its line ("From:") names what the next line holds.
+    let mut label_above = false;
     for line in block.split_inclusive('\n') {
         let trimmed = line.trim();
-        let sender_line = is_sender_line(trimmed);
+        let sender_line = is_sender_line(trimmed) || (label_above && !trimmed.contains(':'));
+        label_above = trimmed.ends_with(':') && !trimmed[..trimmed.len() - 1].contains(':') && is_sender_line(trimmed);
         let to_line = starts_ci(trimmed, "to:");
         for (off, a) in diag::addresses(line) {
             let before = line[..off].chars().next_back();
@@ -572,7 +575,8 @@ fn from_the_answer(rest: &str) -> &str {
 }
 
 fn is_expired(text: &str) -> bool {
-    let l = text.to_ascii_lowercase();
+    // Unwrapped: "been in the queue\ntoo long" is the phrase too.
+    let l = diag::squeeze(text, usize::MAX).to_ascii_lowercase();
     [
         "retry timeout exceeded",
         "retry time not reached",
@@ -593,7 +597,8 @@ fn is_expired(text: &str) -> bool {
 
 /// failed, delayed or expired, from what the block says.
 fn block_action(blk: &str) -> Action {
-    let l = blk.to_ascii_lowercase();
+    // Unwrapped, so that a phrase broken across lines is still the phrase.
+    let l = diag::squeeze(blk, usize::MAX).to_ascii_lowercase();
     if [
         "retry timeout exceeded",
         "message expired",
@@ -787,6 +792,28 @@ pub fn read_json(mail: &Mail) -> Option<(Vec<Found>, &'static str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A notice's own line width may break a phrase anywhere: the words still say it.
+    #[test]
+    fn wrapped_phrases_still_count() {
+        assert_eq!(
+            block_action("I'm not going to try again; this message has been in the\nqueue too long."),
+            Action::Expired
+        );
+        assert!(is_expired("Giving up on 192.0.2.1.\nretry timeout\n  exceeded"));
+        let raw = "From: MAILER-DAEMON@mx.example.net\nTo: kim@example.net\nSubject: failure notice\n\n\
+                   Hi. This is the qmail-send program at mx.example.net.\n\
+                   I'm afraid I wasn't able to deliver your message to the following addresses.\n\n\
+                   <lee@example.org>:\nSorry, no mailbox here by that name.\n\n\
+                   --- Below this line is a copy of the message.\n\nSubject: hello\n  From:\n  kim.other@example.net\n\nhi\n";
+        let mail = Mail::parse(raw.as_bytes()).unwrap();
+        // "From:" alone on its line labels the address below it: a sender, not a recipient.
+        let found = read(&mail).unwrap();
+        assert_eq!(found.iter().map(|f| f.recipient.as_str()).collect::<Vec<_>>(), ["lee@example.org"]);
+        let block = "Could not deliver.\nFrom:\n  kim.other@example.net\n<lee@example.org>: unknown\n";
+        let rcpts: Vec<String> = recipients(block, &mail).into_iter().map(|r| r.1).collect();
+        assert_eq!(rcpts, ["lee@example.org"]);
+    }
 
     /// Detection reads signatures left to right without overlaps: that sees every signature in
     /// a text only while no signature contains another or starts with another's ending.
