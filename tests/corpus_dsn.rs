@@ -1,5 +1,6 @@
 //! The bounce emails of the shared corpus, scored by the shared scorer against Sisimai's labels,
-//! as they are and with every file converted to CRLF and to CR-only line ends (in a temp dir).
+//! as they are, with every file converted to CRLF and to CR-only line ends, and changed the way
+//! real mail changes (tests/perturb.py), each copy in a temp dir.
 //!
 //! The floors asserted here are the figures reached so far (docs/ACCURACY.md says where they
 //! fall short of the goals and why); line ends must not change any figure.
@@ -86,5 +87,34 @@ fn dsn_corpus_scores_the_same_whatever_the_line_ends() {
             f.as_object_mut().unwrap().remove("seconds");
         }
         assert_eq!(got, want, "figures with {name} line ends");
+    }
+}
+
+/// The corpus changed the way real mail changes (tests/perturb.py: notices re-wrapped at 50
+/// columns, each email forwarded as an attachment, notices as HTML, notices quoted-printable)
+/// scores exactly as the corpus itself: the readers go by what a notice says, not by how this
+/// copy of it happens to be laid out.
+#[test]
+fn dsn_corpus_scores_the_same_rewrapped_forwarded_as_html_or_quoted_printable() {
+    let Some(corpus) = common::corpus() else { return };
+    let dsn = corpus.join("dsn");
+    let labels = dsn.join("expected.tsv");
+    let without_time = |mut f: Value| {
+        f.as_object_mut().unwrap().remove("seconds");
+        f
+    };
+    let want = without_time(score(&dsn, &labels));
+    let dir = tempfile::tempdir().unwrap();
+    for mode in ["wrap", "forward", "html", "qp"] {
+        let d = dir.path().join(mode);
+        let out = common::output(
+            std::process::Command::new("python3")
+                .arg(common::root().join("tests/perturb.py"))
+                .arg(mode)
+                .arg(&dsn)
+                .arg(&d),
+        );
+        assert!(out.status.success(), "perturb.py {mode}: {}", common::stderr(&out));
+        assert_eq!(without_time(score(&d, &labels)), want, "figures with the corpus {mode}");
     }
 }

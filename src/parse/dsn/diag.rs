@@ -210,7 +210,10 @@ pub fn address_beside(text: &str, host: &str) -> Option<String> {
         if at > 0 && matches!(t[at - 1], b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.') {
             continue;
         }
-        let after = text[at + h.len()..].trim_start_matches('.').trim_start_matches([' ', '\t']);
+        // The name and its address may stand on two lines ("host mx.example.jp\n    [192.0.2.1]").
+        let after = text[at + h.len()..]
+            .trim_start_matches('.')
+            .trim_start_matches([' ', '\t', '\r', '\n']);
         let Some(inner) = after.strip_prefix(['[', '(']) else { continue };
         let ip = inner.split([']', ')', ',', ' ']).next().unwrap_or("");
         let ip = ip.get(..5).filter(|p| p.eq_ignore_ascii_case("ipv6:")).map_or(ip, |_| &ip[5..]);
