@@ -340,7 +340,7 @@ fn transcript_command(text: &str) -> Option<String> {
 
 /// Collapse white space (line breaks included) to single spaces, and cut long texts.
 pub fn squeeze(text: &str, max: usize) -> String {
-    let mut s = String::with_capacity(text.len().min(max + 4));
+    let mut s = String::with_capacity(text.len().min(max.saturating_add(4)));
     for w in text.split_whitespace() {
         if !s.is_empty() {
             s.push(' ');
@@ -457,6 +457,8 @@ mod tests {
         assert_eq!(command("In: the morning\n>>> QUIT\n<<< 221 bye\n"), "");
         assert_eq!(command("-------SMTP command\nDATA\n"), "DATA");
         assert_eq!(command("SMTP error from remote server for TEXT command, host: mx"), "DATA");
+        // Unwrapping squeezes with no cut at all (found by fuzzing: `max + 4` overflowed).
+        assert_eq!(squeeze("a  b\n\tc ", usize::MAX), "a b c");
         // Phrases wrapped across lines, as a notice's own line width breaks them.
         assert_eq!(command("said: 550 5.1.1 unknown (in reply to RCPT TO\n    command)"), "RCPT");
         assert_eq!(
