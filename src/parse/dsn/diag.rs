@@ -166,10 +166,10 @@ static HOSTS: LazyLock<Ordered> = LazyLock::new(|| {
 /// The host a text names as the one that answered: (name, address). A name that is an IP
 /// address goes to the address.
 pub fn remote_host(text: &str) -> (String, String) {
-    let found = remote_host_in(text);
+    let found = remote_host_exact(text);
     if found.0.is_empty() && found.1.is_empty() && text.contains('\n') {
         // The phrase may be wrapped across lines ("host mx.example.com[192.0.2.1]\n said:").
-        return remote_host_in(&unwrapped(text));
+        return remote_host_exact(&unwrapped(text));
     }
     found
 }
@@ -179,7 +179,9 @@ fn unwrapped(text: &str) -> String {
     squeeze(text, usize::MAX)
 }
 
-fn remote_host_in(text: &str) -> (String, String) {
+/// As [`remote_host`], but the phrase as written only: for a first look at a part of a text
+/// whose whole is looked at next (and unwrapped if need be).
+pub fn remote_host_exact(text: &str) -> (String, String) {
     for (_, c) in HOSTS.captures(text) {
         let name = c.get(1).map(|m| m.as_str()).unwrap_or("").trim_end_matches('.');
         let ip = c.get(2).map(|m| m.as_str()).unwrap_or("");
@@ -262,15 +264,18 @@ static COMMANDS: LazyLock<Ordered> = LazyLock::new(|| Ordered::new(&COMMAND_PATT
 
 /// The SMTP command a text says the error answered (CONN, HELO, EHLO, MAIL, RCPT, DATA, ...).
 pub fn command(text: &str) -> String {
-    if let Some(c) = transcript_command(text) {
-        return c;
-    }
     // The first pattern that matches names it; a phrase wrapped across lines ("in reply to
     // RCPT TO\n    command") is found in the text unwrapped.
-    match command_in(text) {
+    match command_exact(text) {
         c if c.is_empty() && text.contains('\n') => command_in(&unwrapped(text)),
         c => c,
     }
+}
+
+/// As [`command`], but the phrase as written only: for a first look at a part of a text whose
+/// whole is looked at next (and unwrapped if need be).
+pub fn command_exact(text: &str) -> String {
+    transcript_command(text).unwrap_or_else(|| command_in(text))
 }
 
 fn command_in(text: &str) -> String {

@@ -34,12 +34,21 @@ pub struct Mail {
     pub original: Original,
     /// The Content-Type of the message, lower-cased, e.g. `multipart/report; report-type=...`.
     pub content_type: String,
-    /// The first attached message (message/rfc822), raw, and whether it is a delivery report
-    /// (multipart/report): in a bounce the returned original, in a forwarded bounce or a
-    /// gateway's notice around a report the bounce itself.
-    pub attached: Option<(Vec<u8>, bool)>,
+    /// The first attached message (message/rfc822): in a bounce the returned original, in a
+    /// forwarded bounce or a gateway's notice around a report the bounce itself.
+    pub attached: Option<Attached>,
     /// The MTA family, once detected (`text::family`).
     pub family: std::cell::OnceCell<Option<&'static super::text::Family>>,
+}
+
+/// A message attached to another, raw, with what its own headers say of it.
+#[derive(Debug)]
+pub struct Attached {
+    pub raw: Vec<u8>,
+    /// A delivery report (multipart/report).
+    pub report: bool,
+    /// A report, or its From or Subject reads like a bounce's.
+    pub bounce_like: bool,
 }
 
 /// A mail-parser date as a chrono one.
@@ -189,7 +198,8 @@ impl Mail {
                     }
                 }
                 PartType::Html(h) => {
-                    if !has_plain_alternative(msg, i) {
+                    // The notice in HTML, unless its plain text came first or stands beside it.
+                    if self.text.trim().is_empty() && !has_plain_alternative(msg, i) {
                         let h = utf8_if_mislabelled(msg, part, h);
                         self.push_text(&strip_html(&h));
                     }
@@ -210,7 +220,12 @@ impl Mail {
                         c.ctype().eq_ignore_ascii_case("multipart") && c.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report"))
                     });
                     if self.attached.is_none() {
-                        self.attached = Some((inner.raw_message().to_vec(), report));
+                        self.attached = Some(Attached {
+                            raw: inner.raw_message().to_vec(),
+                            report,
+                            bounce_like: report
+                                || headers_say_bounce(inner.header_raw("From").unwrap_or(""), inner.subject().unwrap_or("")),
+                        });
                     }
                     if self.original.message_id.is_empty() && self.original.from.is_empty() {
                         self.original = Original {
@@ -419,7 +434,10 @@ pub fn strip_html(h: &str) -> String {
         };
         let closing = after[1..gt].starts_with('/');
         let tag = after[1..gt].trim_start_matches('/').to_ascii_lowercase();
-        let is = |t: &str| tag == t || tag.starts_with(&format!("{t} "));
+        let is = |t: &str| {
+            tag.strip_prefix(t)
+                .is_some_and(|r| r.is_empty() || r.starts_with([' ', '\t', '\n', '\r']))
+        };
         if ["br", "p", "div", "tr", "li", "h1", "h2", "h3", "table", "pre"]
             .iter()
             .any(|t| is(t))

@@ -285,17 +285,20 @@ fn read_message_in(raw: &[u8], depth: u8) -> Outcome {
         Ok(None) => return Outcome::NotBounce(None),
         Err(_) => return Outcome::Unparsed("the MIME parser failed on this message"),
     };
-    if depth < 2 && m.status_parts.is_empty() {
-        if let Some((inner, report)) = &m.attached {
-            // A note around a bounce (a gateway's notice around a report, a person's forward):
-            // the attached message is the bounce when it reads as one. A notice of a known
-            // family with the returned original attached is read as itself.
-            if *report || text::family(&m).is_none() {
-                if let Outcome::Failure(found, extra) = read_message_in(inner, depth + 1) {
-                    return Outcome::Failure(found, extra);
-                }
+    // A note around a bounce (a gateway's notice around a report, a person's forward): the
+    // attached message is the bounce when it reads as one. A notice of a known family with the
+    // returned original attached is read as itself.
+    let try_attached = |m: &mail::Mail, any: bool| match &m.attached {
+        Some(a) if depth < 2 && m.status_parts.is_empty() && (a.report || (text::family(m).is_none() && (any || a.bounce_like))) => {
+            match read_message_in(&a.raw, depth + 1) {
+                Outcome::Failure(found, extra) => Some(Outcome::Failure(found, extra)),
+                _ => None,
             }
         }
+        _ => None,
+    };
+    if let Some(o) = try_attached(&m, false) {
+        return o;
     }
     let extra = m.extra();
     if let Some(kind) = m.not_bounce_kind() {
@@ -337,6 +340,12 @@ fn read_message_in(raw: &[u8], depth: u8) -> Outcome {
     } else {
         found.retain(|f| f.action.is_some());
         text::complete(&mut found, &m);
+    }
+    if found.is_empty() && m.attached.as_ref().is_some_and(|a| !a.bounce_like) {
+        // Nothing here: an attachment whose headers did not say so may still be the bounce.
+        if let Some(o) = try_attached(&m, true) {
+            return o;
+        }
     }
     if found.is_empty() {
         if is_report && m.status_parts.iter().all(|p| !rfc3464::only_delivered(p)) && m.looks_like_bounce() {

@@ -528,7 +528,7 @@ fn fill(f: &mut Found, seg: &str, blk: &str, own_entry: bool) {
         f.status = diag::status(code_src).map(|c| c.1).unwrap_or_default();
     }
     if f.remote_host.is_empty() && f.remote_ip.is_empty() {
-        let (h, ip) = diag::remote_host(seg);
+        let (h, ip) = diag::remote_host_exact(seg);
         let (h, ip) = if h.is_empty() && ip.is_empty() {
             diag::remote_host(blk)
         } else {
@@ -538,7 +538,7 @@ fn fill(f: &mut Found, seg: &str, blk: &str, own_entry: bool) {
         f.remote_ip = ip;
     }
     if f.smtp_command.is_empty() {
-        f.smtp_command = diag::command(seg);
+        f.smtp_command = diag::command_exact(seg);
         if f.smtp_command.is_empty() {
             f.smtp_command = diag::command(blk);
         }
@@ -574,10 +574,18 @@ fn from_the_answer(rest: &str) -> &str {
     }
 }
 
-fn is_expired(text: &str) -> bool {
-    // Unwrapped: "been in the queue\ntoo long" is the phrase too.
-    let l = diag::squeeze(text, usize::MAX).to_ascii_lowercase();
-    [
+/// One case-blind pattern for a list of phrases, each space of a phrase matching any run of
+/// white space: a notice's own line width may break a phrase anywhere.
+fn phrases(list: &[&str]) -> regex::Regex {
+    let alternatives: Vec<String> = list
+        .iter()
+        .map(|p| p.split(' ').map(regex::escape).collect::<Vec<_>>().join(r"\s+"))
+        .collect();
+    regex::Regex::new(&format!("(?i){}", alternatives.join("|"))).expect("phrases")
+}
+
+static GAVE_UP: LazyLock<regex::Regex> = LazyLock::new(|| {
+    phrases(&[
         "retry timeout exceeded",
         "retry time not reached",
         "message expired",
@@ -590,38 +598,32 @@ fn is_expired(text: &str) -> bool {
         "giving up",
         "gave up",
         "time limit exceeded",
-    ]
-    .iter()
-    .any(|p| l.contains(p))
-}
+    ])
+});
 
-/// failed, delayed or expired, from what the block says.
-fn block_action(blk: &str) -> Action {
-    // Unwrapped, so that a phrase broken across lines is still the phrase.
-    let l = diag::squeeze(blk, usize::MAX).to_ascii_lowercase();
-    if [
+static EXPIRED: LazyLock<regex::Regex> = LazyLock::new(|| {
+    phrases(&[
         "retry timeout exceeded",
         "message expired",
         "delivery time expired",
         "too long in queue",
         "been in the queue too long",
-    ]
-    .iter()
-    .any(|p| l.contains(p))
-    {
-        return Action::Expired;
-    }
-    let delayed = [
+    ])
+});
+
+static DELAYED: LazyLock<regex::Regex> = LazyLock::new(|| {
+    phrases(&[
         "has not yet been delivered",
         "will continue to try",
         "will retry",
         "delivery attempts will continue",
         "delayed",
         "still trying",
-    ]
-    .iter()
-    .any(|p| l.contains(p));
-    let failed = [
+    ])
+});
+
+static FAILED: LazyLock<regex::Regex> = LazyLock::new(|| {
+    phrases(&[
         "permanent",
         "fatal",
         "could not be delivered",
@@ -629,10 +631,18 @@ fn block_action(blk: &str) -> Action {
         "undeliverable",
         "giving up",
         "rejected",
-    ]
-    .iter()
-    .any(|p| l.contains(p));
-    if delayed && !failed {
+    ])
+});
+
+fn is_expired(text: &str) -> bool {
+    GAVE_UP.is_match(text)
+}
+
+/// failed, delayed or expired, from what the block says.
+fn block_action(blk: &str) -> Action {
+    if EXPIRED.is_match(blk) {
+        Action::Expired
+    } else if DELAYED.is_match(blk) && !FAILED.is_match(blk) {
         Action::Delayed
     } else {
         Action::Failed
@@ -686,7 +696,12 @@ pub fn complete(found: &mut [Found], mail: &Mail) {
             }
         }
         if f.remote_host.is_empty() && f.remote_ip.is_empty() {
-            let (h, ip) = diag::remote_host(seg);
+            // The stretch as written first when the whole notice comes next.
+            let (h, ip) = if whole.is_some() {
+                diag::remote_host_exact(seg)
+            } else {
+                diag::remote_host(seg)
+            };
             (f.remote_host, f.remote_ip) = match whole {
                 Some(w) if h.is_empty() && ip.is_empty() => diag::remote_host(w),
                 _ => (h, ip),
