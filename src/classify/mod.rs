@@ -42,7 +42,7 @@ pub struct Classifier {
     id: u64,
     /// The text rules, in rule order.
     rules: Vec<Rule>,
-    /// Which rules can match a text at all (their start literals).
+    /// Which rules can match a text at all (their required literals).
     prefilter: Prefilter,
     status: HashMap<String, String>,
 }
@@ -334,11 +334,11 @@ mod tests {
     fn the_prefilter_never_changes_the_first_matching_rule() {
         let c = Classifier::builtin();
         let brute = |t: &[u8]| (0..c.rules.len()).find(|&i| c.rules[i].regex().is_match(t));
-        // Every rule's own start literals in a sentence, and texts that hit several rules.
+        // Every rule's own required literals in a sentence, and texts that hit several rules.
         let mut texts: Vec<String> = BUILTIN_RULES
             .lines()
             .filter_map(|l| l.split_once(char::is_whitespace).map(|(_, p)| p.trim()))
-            .filter_map(crate::prefilter::start_literals)
+            .filter_map(crate::prefilter::required_literals)
             .flatten()
             .map(|l| {
                 format!(

@@ -122,7 +122,7 @@ struct Ordered {
 impl Ordered {
     fn new(patterns: &[&str]) -> Ordered {
         Ordered {
-            prefilter: crate::prefilter::Prefilter::new(patterns),
+            prefilter: crate::prefilter::Prefilter::dense(patterns),
             each: patterns.iter().map(|p| Regex::new(p).expect("pattern")).collect(),
         }
     }
