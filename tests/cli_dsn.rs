@@ -708,3 +708,101 @@ fn reports_in_their_less_common_shapes() {
         ],
     );
 }
+
+/// Several recipients in one text bounce: each keeps what its own entry says. Another entry's
+/// host, command or "too long in the queue" is not its own; codes given once above a bare list
+/// are every listed recipient's; a recipient named again in the administrators' part has its
+/// codes there; words before an address on its line ("SMTP Server <mx> rejected recipient")
+/// are that recipient's.
+#[test]
+fn each_recipient_of_a_text_bounce_keeps_its_own_entry() {
+    let recs = scan("dsn/qmail-multi.eml", &[]);
+    assert_eq!(recs.len(), 3, "{recs:?}");
+    let fields = |r: &Value| {
+        ["recipient", "action", "reason", "remote_host", "remote_ip", "smtp_command"].map(|k| r[k].as_str().unwrap_or("").to_string())
+    };
+    assert_eq!(fields(&recs[0]), ["nina@gone.example.net", "failed", "hostunknown", "", "", ""]);
+    assert_eq!(
+        fields(&recs[1]),
+        ["omar@example.com", "failed", "rejected", "", "192.0.2.61", "MAIL"]
+    );
+    assert_eq!(
+        fields(&recs[2]),
+        ["pia@example.net", "expired", "mailboxfull", "mx.example.net", "", "RCPT"]
+    );
+
+    let recs = scan("dsn/exchange-multi.eml", &[]);
+    assert_eq!(recs.len(), 2, "{recs:?}");
+    check(
+        &recs[0],
+        &[
+            ("recipient", "ruth@example.net"),
+            ("reply_code", "552"),
+            ("status", "5.2.2"),
+            ("remote_host", "mx.example.net"),
+        ],
+    );
+    check(
+        &recs[1],
+        &[("recipient", "sven@example.com"), ("reply_code", "550"), ("status", "5.7.1")],
+    );
+
+    let recs = scan("dsn/list-shared-error.eml", &[]);
+    assert_eq!(recs.len(), 2, "{recs:?}");
+    for (r, who) in recs.iter().zip(["una@example.net", "vic@example.net"]) {
+        check(
+            r,
+            &[
+                ("recipient", who),
+                ("reply_code", "552"),
+                ("status", "5.2.2"),
+                ("reason", "mailboxfull"),
+            ],
+        );
+    }
+
+    let recs = scan("dsn/server-rejected-recipient.eml", &[]);
+    assert_eq!(recs.len(), 3, "{recs:?}");
+    check(
+        &recs[0],
+        &[
+            ("recipient", "zed@example.net"),
+            ("remote_host", "mx.example.net"),
+            ("status", "5.1.1"),
+        ],
+    );
+    check(
+        &recs[1],
+        &[
+            ("recipient", "abe@example.com"),
+            ("remote_host", "mx.example.com"),
+            ("status", "5.2.2"),
+        ],
+    );
+    // Courier names the host on a line of its own above the transcript.
+    check(
+        &recs[2],
+        &[
+            ("recipient", "cy@example.jp"),
+            ("remote_host", "mx.example.jp"),
+            ("remote_ip", "192.0.2.80"),
+        ],
+    );
+}
+
+/// A delay warning is a delay, whatever its later lines say ("could not be delivered for more
+/// than 4 hours"): soft, and kept by `--only soft`.
+#[test]
+fn a_delay_warning_is_delayed_and_soft() {
+    let r = one("dsn/delay-warning.eml");
+    check(
+        &r,
+        &[
+            ("recipient", "xia@example.net"),
+            ("action", "delayed"),
+            ("bounce_type", "soft"),
+            ("remote_host", "mx.example.net"),
+        ],
+    );
+    assert_eq!(scan("dsn/delay-warning.eml", &["--only", "soft"]).len(), 1);
+}

@@ -154,9 +154,20 @@ static HOSTS: LazyLock<Ordered> = LazyLock::new(|| {
         r"(?i-u)rejected by the server for the recipient domain (?u:\S+) by ([a-z0-9][a-z0-9.-]*[a-z0-9])\.?\s*\[([0-9a-f.:]+)\]",
         r"(?i-u)(?-u:\b)([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)\s*\[([0-9a-f.:]+)\]:?\s+(?:did not like|said|refused|rejected|replied|responded)",
         r"(?im-u)^\s*([a-z0-9][a-z0-9.-]*[a-z0-9]) does not like recipient",
-        r"(?i-u)(?-u:\b)host:\s*([a-z0-9][a-z0-9.-]*\.[a-z]{2,})(?-u:\b)",
-        r"(?i-u)(?-u:\b)(?:connect to|connection to|lost connection with|conversation with)\s+([a-z0-9][a-z0-9.-]*[a-z0-9])\s*\[([0-9a-f.:]+)\]",
+        r"(?i-u)(?-u:\b)host:\s*([a-z0-9][a-z0-9.-]*\.[a-z]{2,})(?-u:\b)(?:\s*\(([0-9a-f.:]+)\))?",
+        r"(?i-u)(?-u:\b)(?:connect to|connecting to|connection to|lost connection with|conversation with)\s+([a-z0-9][a-z0-9.-]*[a-z0-9])\s*\[([0-9a-f.:]+)\]",
         r"(?i-u)(?-u:\b)smtp server <([a-z0-9][a-z0-9.:-]*)>",
+        // Sendmail: "Deferred: Connection timed out with mx.example.net."
+        r"(?i-u)(?-u:\b)connection (?:timed out|refused|reset) (?:with|by) ([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)",
+        // "SMTP:RCPT host 192.0.2.1: 553 ...": a host or address, then its answer.
+        r"(?i-u)(?-u:\b)host ([a-z0-9][a-z0-9.:-]*[a-z0-9]):\s+[45][0-9][0-9][ -]",
+        // Courier: the host on a line of its own above the transcript ("mx.example.net [192.0.2.8]:").
+        r"(?im-u)^[ \t]*([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)[ \t]*\[([0-9a-f.:]+)\]:[ \t]*\r?$",
+        // qmail and its kin, by address only: "Connected to 192.0.2.1 but sender was rejected.",
+        // "192.0.2.1 failed after I sent the message.", "Giving up on 192.0.2.1."
+        r"(?i-u)(?-u:\b)connected to ([0-9a-f.:]*[0-9a-f]) but ",
+        r"(?im-u)^[ \t]*([0-9a-f.:]*[0-9a-f]) failed after i sent",
+        r"(?i-u)(?-u:\b)giving up on ([0-9a-f.:]*[0-9a-f])\.?(?:\s|$)",
         // sendmail's transcript: "... while talking to mx1.example.com.:"
         r"(?i-u)(?-u:\b)while talking to ([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)\.?:",
         r"(?i-u)(?-u:\b)(?:host|server|mx)\s+([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)\s+(?:said|says|replied|responded|returned)",

@@ -475,34 +475,124 @@ pub fn read(mail: &Mail) -> Option<Vec<Found>> {
         return None;
     }
     let action = block_action(blk);
+    // A delay warning says so above its block (a banner) or in its subject; what follows in the
+    // block ("could not be delivered for more than 4 hours", "was rejected") is no failure.
+    let notice = &text[..(blk.as_ptr() as usize - text.as_ptr() as usize) + blk.len()];
+    let warning = !EXPIRED.is_match(blk) && (WARNING.is_match(notice) || WARNING_SUBJECT.is_match(&mail.subject));
+    // What the block says before its first recipient: said of every recipient.
+    let shared = &blk[..rcpts.iter().map(|r| r.0).min().unwrap_or(0).min(blk.len())];
     let mut out = Vec::with_capacity(rcpts.len());
+    // With several recipients, every place each is named: a stretch ends where another one is
+    // named next, and one named again further on (the notice lists everyone, then a part for
+    // administrators gives each one's server answer) may have its answer there.
+    let all_mentions = if rcpts.len() > 1 { mentions(blk, &rcpts) } else { Vec::new() };
+    // Recipients listed one per line with nothing else said, the last one's stretch running on
+    // over what follows the list: words after a blank line are not the last one's own.
+    let bare_list = rcpts.len() > 1
+        && rcpts.windows(2).all(|w| {
+            blk.get(w[0].0..w[1].0)
+                .is_some_and(|t| t.len() <= w[0].1.len() + 8 && !t.contains("\n\n"))
+        });
     for (i, (at, rcpt)) in rcpts.iter().enumerate() {
-        let end = rcpts.get(i + 1).map(|n| n.0).unwrap_or(blk.len());
-        let seg = if *at >= blk.len() {
+        let next_other = all_mentions.iter().find(|m| m.0 > *at && m.1 != i).map(|m| m.0);
+        let end = next_other.or_else(|| rcpts.get(i + 1).map(|n| n.0)).unwrap_or(blk.len());
+        let mut seg = if *at >= blk.len() {
             blk
         } else {
             blk.get(*at..end.max(*at)).unwrap_or("")
         };
+        let (mut at, mut end) = (*at, end);
+        if rcpts.len() > 1 && !says_failure(seg) {
+            if let Some((a, e)) = later_entries(&all_mentions, i, blk.len()).find(|&(a, e)| says_failure(&blk[a..e])) {
+                (at, end, seg) = (a, e, &blk[a..e]);
+            }
+        }
+        // A line that names the next recipient after words of its own ("SMTP Server <mx> rejected
+        // recipient <b@y>") is that recipient's entry from its start.
+        let line_start = |p: usize| blk[..p].rfind('\n').map_or(0, |n| n + 1);
+        if at < blk.len() && end < blk.len() && line_start(end) > at {
+            end = line_start(end);
+            seg = &blk[at..end];
+        }
         let mut f = Found {
             recipient: rcpt.clone(),
             action: Some(action),
             ..Found::default()
         };
+        if at < blk.len() {
+            // The same: the words before the address on its line may name the host that refused it.
+            let lead = &blk[line_start(at)..at];
+            if !lead.contains('@') {
+                (f.remote_host, f.remote_ip) = diag::remote_host_exact(lead);
+            }
+        }
         // Several recipients, each opening a line of its own: each stretch is that recipient's
         // own entry ("<a@x>: why"). One named mid-line ("expanded from <b@y>") is not.
         let opens_line = |at: usize| blk[..at.min(blk.len())].trim_end_matches(['<', ' ', '\t', '"']).ends_with('\n');
-        let own_entry = rcpts.len() > 1 && opens_line(*at) && rcpts.get(i + 1).is_none_or(|n| opens_line(n.0));
-        fill(&mut f, seg, blk, own_entry);
+        let own_entry = rcpts.len() > 1 && opens_line(at) && (end >= blk.len() || opens_line(end));
+        fill(&mut f, seg, blk, own_entry.then_some(shared), bare_list);
+        if warning && f.action == Some(Action::Failed) && !f.reply_code.starts_with('5') && !f.status.starts_with('5') {
+            f.action = Some(Action::Delayed);
+        }
         out.push(f);
     }
     Some(out)
 }
 
+/// A text with a failure's reply code or status code. A 2xx ("Size (in bytes): 222") is no
+/// answer to a failure.
+fn says_failure(t: &str) -> bool {
+    diag::reply_code(t).is_some_and(|c| !c.1.starts_with('2')) || diag::status(t).is_some_and(|s| !s.1.starts_with('2'))
+}
+
+/// Every place the block names each recipient, in order: (offset, index into `rcpts`). A
+/// name inside a longer address (`ann@example.org` in `joann@example.org.uk`) is not one.
+fn mentions(blk: &str, rcpts: &[(usize, String)]) -> Vec<(usize, usize)> {
+    let lower = blk.to_ascii_lowercase();
+    let b = lower.as_bytes();
+    let mut all = Vec::new();
+    for (k, (at, r)) in rcpts.iter().enumerate() {
+        if *at < blk.len() {
+            all.push((*at, k));
+        }
+        if r.is_empty() {
+            continue;
+        }
+        for (p, _) in lower.match_indices(r.as_str()) {
+            let before = p.checked_sub(1).map(|q| b[q]);
+            let after = b.get(p + r.len()..).unwrap_or(b"");
+            let glued_before = before.is_some_and(|c| c.is_ascii_alphanumeric() || b".!#$%&'*+/=?^_`{|}~-".contains(&c));
+            let glued_after = matches!(after, [c, ..] if c.is_ascii_alphanumeric() || *c == b'-')
+                || matches!(after, [b'.', c, ..] if c.is_ascii_alphanumeric());
+            if p > *at && !glued_before && !glued_after {
+                all.push((p, k));
+            }
+        }
+    }
+    all.sort_unstable();
+    all.dedup();
+    all
+}
+
+/// The later entries of recipient `k`: each place it is named right after another recipient
+/// was, up to where another one is named next (or the block's end).
+fn later_entries(mentions: &[(usize, usize)], k: usize, len: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let first = mentions.iter().position(|m| m.1 == k).unwrap_or(mentions.len());
+    (first + 1..mentions.len())
+        .filter(move |&j| mentions[j].1 == k && mentions[j - 1].1 != k)
+        .map(move |j| {
+            let end = mentions[j..].iter().find(|m| m.1 != k).map_or(len, |m| m.0);
+            (mentions[j].0, end)
+        })
+}
+
 /// Fill codes, host, command and diagnostic of a recipient from its stretch of text, falling
 /// back to the whole block for what the stretch does not say. Where the stretch is the
-/// recipient's `own_entry` among several and has words of its own after the address, its codes
-/// and diagnostic are the stretch's alone: the block's would be another recipient's.
-fn fill(f: &mut Found, seg: &str, blk: &str, own_entry: bool) {
+/// recipient's own entry among several (`own_entry`: what the block says before its first
+/// recipient) and has words of its own after the address, what it says is the stretch's alone,
+/// with only that shared text beside it: the rest of the block is other recipients' entries,
+/// whose hosts, commands and "too long in the queue" are not this one's.
+fn fill(f: &mut Found, seg: &str, blk: &str, own_entry: Option<&str>, bare_list: bool) {
     let rest = if starts_ci(seg, &f.recipient) {
         &seg[f.recipient.len()..]
     } else if std::ptr::eq(seg, blk) {
@@ -516,11 +606,23 @@ fn fill(f: &mut Found, seg: &str, blk: &str, own_entry: bool) {
     let rest = rest
         .trim_start_matches(['>', ':', ' ', '"', '\'', ']', ')', '.', ',', ';'])
         .trim_end_matches(|c: char| c == '<' || c.is_whitespace());
-    // A 2xx in the stretch ("Size (in bytes): 222") is no answer to a failure.
-    let failing =
-        |t: &str| diag::reply_code(t).is_some_and(|c| !c.1.starts_with('2')) || diag::status(t).is_some_and(|s| !s.1.starts_with('2'));
-    let own_words = own_entry && !std::ptr::eq(seg, blk) && diag::squeeze(rest, 600).len() >= 12;
-    let code_src = if failing(seg) || own_words { seg } else { blk };
+    // Words of its own after the address; in a bare list, only on the lines right below it
+    // (the last entry's stretch runs on over whatever follows the list).
+    let own_text = |t: &'_ str| -> usize {
+        let mut at = 0;
+        for (n, line) in t.split_inclusive('\n').enumerate() {
+            if bare_list && n > 0 && line.trim().is_empty() {
+                break;
+            }
+            at += line.len();
+        }
+        diag::squeeze(&t[..at], 600).len()
+    };
+    let shared = own_entry.filter(|_| !std::ptr::eq(seg, blk) && own_text(rest) >= 12);
+    let own_words = shared.is_some();
+    let code_src = if says_failure(seg) || own_words { seg } else { blk };
+    // Where to look for what the stretch does not say.
+    let around = shared.unwrap_or(blk);
     if f.reply_code.is_empty() {
         f.reply_code = diag::reply_code(code_src).map(|c| c.1).unwrap_or_default();
     }
@@ -530,7 +632,14 @@ fn fill(f: &mut Found, seg: &str, blk: &str, own_entry: bool) {
     if f.remote_host.is_empty() && f.remote_ip.is_empty() {
         let (h, ip) = diag::remote_host_exact(seg);
         let (h, ip) = if h.is_empty() && ip.is_empty() {
-            diag::remote_host(blk)
+            match shared {
+                // The stretch as written was looked at: now unwrapped, then the shared text.
+                Some(shared) => match diag::remote_host(seg) {
+                    (h, ip) if h.is_empty() && ip.is_empty() => diag::remote_host(shared),
+                    found => found,
+                },
+                None => diag::remote_host(blk),
+            }
         } else {
             (h, ip)
         };
@@ -540,7 +649,12 @@ fn fill(f: &mut Found, seg: &str, blk: &str, own_entry: bool) {
     if f.smtp_command.is_empty() {
         f.smtp_command = diag::command_exact(seg);
         if f.smtp_command.is_empty() {
-            f.smtp_command = diag::command(blk);
+            f.smtp_command = match shared {
+                Some(shared) => Some(diag::command(seg))
+                    .filter(|c| !c.is_empty())
+                    .unwrap_or_else(|| diag::command(shared)),
+                None => diag::command(blk),
+            };
         }
     }
     if f.diagnostic.is_empty() {
@@ -551,7 +665,16 @@ fn fill(f: &mut Found, seg: &str, blk: &str, own_entry: bool) {
             d
         };
     }
-    if f.action == Some(Action::Failed) && f.reply_code.starts_with('4') && f.status.starts_with('4') && is_expired(blk) {
+    if let Some(shared) = shared {
+        // Its own entry says whether it failed, was delayed or expired (with the shared text).
+        f.action = Some(action_of(&[shared, seg]));
+    }
+    let gave_up = |t: &str| is_expired(t);
+    let gave_up = match shared {
+        Some(shared) => gave_up(shared) || gave_up(seg),
+        None => gave_up(around),
+    };
+    if f.action == Some(Action::Failed) && f.reply_code.starts_with('4') && f.status.starts_with('4') && gave_up {
         f.action = Some(Action::Expired);
     }
 }
@@ -598,6 +721,7 @@ static GAVE_UP: LazyLock<regex::Regex> = LazyLock::new(|| {
         "giving up",
         "gave up",
         "time limit exceeded",
+        "have been failing for a long time",
     ])
 });
 
@@ -608,6 +732,9 @@ static EXPIRED: LazyLock<regex::Regex> = LazyLock::new(|| {
         "delivery time expired",
         "too long in queue",
         "been in the queue too long",
+        // Exim: "all hosts have been failing for a long time and were last tried after this
+        // message arrived".
+        "have been failing for a long time",
     ])
 });
 
@@ -619,6 +746,28 @@ static DELAYED: LazyLock<regex::Regex> = LazyLock::new(|| {
         "delivery attempts will continue",
         "delayed",
         "still trying",
+    ])
+});
+
+/// What only a delay warning says, whatever else its text says.
+static WARNING: LazyLock<regex::Regex> = LazyLock::new(|| {
+    phrases(&[
+        "this is a warning only",
+        "warning message only",
+        "do not need to resend your message",
+        "is still awaiting delivery",
+        "delays in delivering your message",
+        "message still undelivered after",
+    ])
+});
+
+/// Delay warnings' subjects (Postfix, Sendmail, Courier, Gmail).
+static WARNING_SUBJECT: LazyLock<regex::Regex> = LazyLock::new(|| {
+    phrases(&[
+        "delayed mail",
+        "could not send message for past",
+        "delivery status notification (delay)",
+        "delivery delayed",
     ])
 });
 
@@ -640,9 +789,14 @@ fn is_expired(text: &str) -> bool {
 
 /// failed, delayed or expired, from what the block says.
 fn block_action(blk: &str) -> Action {
-    if EXPIRED.is_match(blk) {
+    action_of(&[blk])
+}
+
+/// failed, delayed or expired, from what some texts say together.
+fn action_of(texts: &[&str]) -> Action {
+    if texts.iter().any(|t| EXPIRED.is_match(t)) {
         Action::Expired
-    } else if DELAYED.is_match(blk) && !FAILED.is_match(blk) {
+    } else if texts.iter().any(|t| DELAYED.is_match(t)) && !texts.iter().any(|t| FAILED.is_match(t)) {
         Action::Delayed
     } else {
         Action::Failed
