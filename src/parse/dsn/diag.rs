@@ -38,6 +38,10 @@ pub fn addresses(text: &str) -> impl Iterator<Item = (usize, String)> + '_ {
         while s < at && matches!(b[s], b'.' | b'\'' | b'=' | b'/') {
             s += 1;
         }
+        // Exchange's address type glued on ("SMTP=kim@example.net").
+        if b[s..at].len() > 5 && b[s..s + 5].eq_ignore_ascii_case(b"smtp=") {
+            s += 5;
+        }
         let mut e = at + 1;
         while e < b.len() && is_domain_char(b[e]) {
             e += 1;
@@ -306,7 +310,7 @@ fn command_in(text: &str) -> String {
 
 /// What a transcript line carries after its direction marker (`>>>`, `<<<`, `>>`, `<<`), at the
 /// start of the line or after a time stamp (`Wed 2026-03-04 09:11:59: << RCPT To:<a@b>`).
-fn transcript_payload(line: &str) -> Option<&str> {
+pub fn transcript_payload(line: &str) -> Option<&str> {
     let l = line.trim_start();
     let after = if l.starts_with(['>', '<']) || l.starts_with("In: ") || l.starts_with("Out: ") {
         l

@@ -164,6 +164,14 @@ pub const FAMILIES: &[Family] = &[
         user_ids: true,
     },
     Family {
+        name: "courier",
+        detect: &["running the courier mail server"],
+        start: &[],
+        end: &[],
+        reason: "",
+        user_ids: false,
+    },
+    Family {
         name: "opensmtpd",
         detect: &[
             "this is the mailer-daemon, please do not reply",
@@ -378,12 +386,17 @@ fn recipients(block: &str, mail: &Mail) -> Vec<(usize, String)> {
     let mut label_above = false;
     for line in block.split_inclusive('\n') {
         let trimmed = line.trim();
-        let sender_line = is_sender_line(trimmed) || (label_above && !trimmed.contains(':'));
+        // In a session transcript, what was sent: " In:  MAIL FROM:<a@b>", ">>> MAIL FROM:<a@b>".
+        let sent = diag::transcript_payload(trimmed).unwrap_or(trimmed);
+        let sender_line = is_sender_line(trimmed) || is_sender_line(sent) || (label_above && !trimmed.contains(':'));
         label_above = trimmed.ends_with(':') && !trimmed[..trimmed.len() - 1].contains(':') && is_sender_line(trimmed);
         let to_line = starts_ci(trimmed, "to:");
         for (off, a) in diag::addresses(line) {
             let before = line[..off].chars().next_back();
-            if matches!(before, Some('=') | Some('/')) || sender_line || is_admin(&a) {
+            // Glued to a parameter ("?to=a@b", "/a@b") it is a link's, but for Exchange's
+            // address type ("SMTP=a@b").
+            let typed = off >= 5 && line[..off].get(off - 5..).is_some_and(|t| t.eq_ignore_ascii_case("smtp="));
+            if (matches!(before, Some('=') | Some('/')) && !typed) || sender_line || is_admin(&a) {
                 continue;
             }
             // Exim ("generated from") and Postfix ("expanded from", perhaps at the end of the
@@ -528,7 +541,14 @@ pub fn read(mail: &Mail) -> Option<Vec<Found>> {
         }
         // Several recipients, each opening a line of its own: each stretch is that recipient's
         // own entry ("<a@x>: why"). One named mid-line ("expanded from <b@y>") is not.
-        let opens_line = |at: usize| blk[..at.min(blk.len())].trim_end_matches(['<', ' ', '\t', '"']).ends_with('\n');
+        let opens_line = |at: usize| {
+            let before = blk[..at.min(blk.len())].trim_end_matches(['<', ' ', '\t', '"']);
+            let before = before
+                .strip_suffix("SMTP=")
+                .or_else(|| before.strip_suffix("smtp="))
+                .unwrap_or(before);
+            before.ends_with('\n')
+        };
         let own_entry = rcpts.len() > 1 && opens_line(at) && (end >= blk.len() || opens_line(end));
         fill(&mut f, seg, blk, own_entry.then_some(shared), bare_list);
         if warning && f.action == Some(Action::Failed) && !f.reply_code.starts_with('5') && !f.status.starts_with('5') {
@@ -982,6 +1002,11 @@ mod tests {
         let block = "Could not deliver.\nFrom:\n  kim.other@example.net\n<lee@example.org>: unknown\n";
         let rcpts: Vec<String> = recipients(block, &mail).into_iter().map(|r| r.1).collect();
         assert_eq!(rcpts, ["lee@example.org"]);
+        // The sender in a session transcript, and Exchange's address type glued on.
+        let block = " In:  MAIL FROM:<kim.other@example.net>\n Out: 250 Ok\n In:  RCPT TO:<lee@example.org>\n\
+                     SMTP=mo@example.org on 3/11/25\n";
+        let rcpts: Vec<String> = recipients(block, &mail).into_iter().map(|r| r.1).collect();
+        assert_eq!(rcpts, ["lee@example.org", "mo@example.org"]);
     }
 
     /// Detection reads signatures left to right without overlaps: that sees every signature in
