@@ -705,7 +705,19 @@ fn from_the_answer(rest: &str) -> &str {
     if rest.len() <= 600 {
         return rest;
     }
-    let code = diag::reply_code(rest).filter(|c| !c.1.starts_with('2')).map(|c| c.0);
+    // The answer: the first line with a failing code and words after it ("Reported error: 550
+    // 5.7.509 Access denied, ..."), not a bare "Status code: 550 5.7.509" above it; else the
+    // first failing code.
+    let mut line_at = 0;
+    let worded = rest.split_inclusive('\n').find_map(|line| {
+        let at = line_at;
+        line_at += line.len();
+        let (c, code) = diag::reply_code(line).filter(|c| !c.1.starts_with('2'))?;
+        let after = line[c + code.len()..].trim_start_matches([' ', '-']);
+        let after = diag::status(after).filter(|s| s.0 == 0).map_or(after, |s| &after[s.1.len()..]);
+        (after.split_whitespace().take(3).count() == 3).then_some(at + c)
+    });
+    let code = worded.or_else(|| diag::reply_code(rest).filter(|c| !c.1.starts_with('2')).map(|c| c.0));
     let code = code.or_else(|| diag::status(rest).filter(|s| !s.1.starts_with('2')).map(|s| s.0));
     match code {
         // Squeezing only shortens, so an answer in the first 400 bytes stays in any case.
