@@ -387,8 +387,11 @@ fn recipients(block: &str, mail: &Mail) -> Vec<(usize, String)> {
     for line in block.split_inclusive('\n') {
         let trimmed = line.trim();
         // In a session transcript, what was sent: " In:  MAIL FROM:<a@b>", ">>> MAIL FROM:<a@b>".
-        let sent = diag::transcript_payload(trimmed).unwrap_or(trimmed);
-        let sender_line = is_sender_line(trimmed) || is_sender_line(sent) || (label_above && !trimmed.contains(':'));
+        // Worked out only for a line with an address in it.
+        let above = label_above;
+        let sender_line = || {
+            is_sender_line(trimmed) || (above && !trimmed.contains(':')) || diag::transcript_payload(trimmed).is_some_and(is_sender_line)
+        };
         label_above = trimmed.ends_with(':') && !trimmed[..trimmed.len() - 1].contains(':') && is_sender_line(trimmed);
         let to_line = starts_ci(trimmed, "to:");
         for (off, a) in diag::addresses(line) {
@@ -396,7 +399,7 @@ fn recipients(block: &str, mail: &Mail) -> Vec<(usize, String)> {
             // Glued to a parameter ("?to=a@b", "/a@b") it is a link's, but for Exchange's
             // address type ("SMTP=a@b").
             let typed = off >= 5 && line[..off].get(off - 5..).is_some_and(|t| t.eq_ignore_ascii_case("smtp="));
-            if (matches!(before, Some('=') | Some('/')) && !typed) || sender_line || is_admin(&a) {
+            if (matches!(before, Some('=') | Some('/')) && !typed) || is_admin(&a) || sender_line() {
                 continue;
             }
             // Exim ("generated from") and Postfix ("expanded from", perhaps at the end of the
@@ -534,8 +537,8 @@ pub fn read(mail: &Mail) -> Option<Vec<Found>> {
         };
         if at < blk.len() {
             // The same: the words before the address on its line may name the host that refused it.
-            let lead = &blk[line_start(at)..at];
-            if !lead.contains('@') {
+            let lead = blk[line_start(at)..at].trim();
+            if lead.len() > 8 && !lead.contains('@') {
                 (f.remote_host, f.remote_ip) = diag::remote_host_exact(lead);
             }
         }
