@@ -219,7 +219,12 @@ fn refine_status(f: &mut Found) {
     }
     let Some((at, said)) = diag::status(&f.diagnostic) else { return };
     let after = at + said.len();
-    if f.status.is_empty() || (said != f.status && said.as_bytes()[0] == f.status.as_bytes()[0]) {
+    // A summary of the other class (`Status: 4.0.0` over "550 5.1.1 ... unknown") gives way to
+    // the server's own code when its reply code agrees with it.
+    let summary_of_other_class = f.status.ends_with(".0.0")
+        && said.as_bytes()[0] != f.status.as_bytes()[0]
+        && f.reply_code.as_bytes().first() == said.as_bytes().first();
+    if f.status.is_empty() || (said != f.status && said.as_bytes()[0] == f.status.as_bytes()[0]) || summary_of_other_class {
         f.status = said;
     }
     if f.status.ends_with(".4.7") {
@@ -591,6 +596,15 @@ Diagnostic-Code: smtp; 554 delivery expired: 5.4.7 retried until <550 5.1.1 no s
         };
         refine_status(&mut f);
         assert_eq!((f.status.as_str(), f.reply_code.as_str()), ("4.4.2", "421"));
+        // A summary of the other class gives way to the server's code that its reply agrees with.
+        let mut f = Found {
+            status: "4.0.0".into(),
+            reply_code: "550".into(),
+            diagnostic: "550 5.1.1 <a@example.com>... User unknown".into(),
+            ..Found::default()
+        };
+        refine_status(&mut f);
+        assert_eq!(f.status, "5.1.1");
     }
 
     #[test]

@@ -41,9 +41,38 @@ fn fields(text: &str) -> Vec<Option<(String, String)>> {
 /// `type; value` -> value (`dns; mx.example.com`, `rfc822; a@b`, `smtp; 550 ...`).
 fn typed(v: &str) -> &str {
     match v.split_once(';') {
-        Some((t, rest)) if !t.contains(' ') && t.len() < 20 => rest.trim(),
+        // The type may stand apart from its `;` ("DNS ; mx.example.com").
+        Some((t, rest)) if !t.trim().contains(' ') && t.len() < 20 => rest.trim(),
         _ => v.trim(),
     }
+}
+
+/// An RFC 6533 `utf-8` address with its `\x{HEX}` escapes decoded (`m\x{FC}ller@example.net`).
+fn unescape_utf8_address(v: &str) -> std::borrow::Cow<'_, str> {
+    if !v.contains("\\x{") {
+        return v.into();
+    }
+    let mut out = String::with_capacity(v.len());
+    let mut rest = v;
+    while let Some(at) = rest.find("\\x{") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 3..];
+        match after
+            .split_once('}')
+            .and_then(|(hex, tail)| Some((char::from_u32(u32::from_str_radix(hex, 16).ok()?)?, tail)))
+        {
+            Some((c, tail)) => {
+                out.push(c);
+                rest = tail;
+            }
+            None => {
+                out.push_str(&rest[at..at + 3]);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out.into()
 }
 
 /// The text of a `Diagnostic-Code`. A local program's exit status (`X-Unix; 77`) keeps its
@@ -57,8 +86,16 @@ fn diagnostic_of(v: &str) -> String {
 }
 
 fn address_of(v: &str) -> String {
-    let v = typed(v);
-    match diag::addresses(v).next() {
+    let unescaped = unescape_utf8_address(v);
+    let v = typed(&unescaped);
+    let bare = v.trim_matches(|c: char| c == '<' || c == '>' || c.is_whitespace());
+    if !bare.is_ascii() && bare.matches('@').count() == 1 && !bare.contains(char::is_whitespace) {
+        // An internationalised address (RFC 6531) as the whole value: the scan for addresses in
+        // a text takes only ASCII local parts.
+        return bare.to_ascii_lowercase();
+    }
+    let first = diag::addresses(v).next();
+    match first {
         Some((_, a)) => a,
         None => v
             .trim_matches(|c: char| c == '<' || c == '>' || c.is_whitespace())
@@ -68,6 +105,14 @@ fn address_of(v: &str) -> String {
 
 /// `local@domain` and nothing else.
 fn is_mailbox(a: &str) -> bool {
+    // An internationalised local part (RFC 6531) is checked by its domain and an ASCII stand-in.
+    if !a.is_ascii() {
+        let Some((local, domain)) = a.rsplit_once('@') else { return false };
+        let plain = |t: &str| !t.is_empty() && !t.contains(|c: char| c.is_whitespace() || c == '@' || c == '<' || c == '>');
+        // An internationalised domain has a dot and nothing an address cannot hold.
+        let domain_ok = if domain.is_ascii() { is_mailbox(&format!("x@{domain}")) } else { plain(domain) && domain.contains('.') };
+        return plain(local) && domain_ok;
+    }
     diag::addresses(a).next().is_some_and(|(at, x)| at == 0 && x.len() == a.len())
 }
 
@@ -136,7 +181,8 @@ pub fn read(text: &str, mail: &Mail) -> Vec<Found> {
             continue;
         };
         match name.as_str() {
-            "reporting-mta" => reporting = typed(&value).to_string(),
+            // "dns; mail.example.org (tcp-daemon)": the name without its comment.
+            "reporting-mta" => reporting = typed(&value).split_whitespace().next().unwrap_or("").to_string(),
             "arrival-date" => arrival = value,
             "final-recipient" => {
                 if !cur.final_rcpt.is_empty() {
@@ -229,12 +275,19 @@ pub fn read(text: &str, mail: &Mail) -> Vec<Found> {
                 None => (g.remote_mta.trim(), ""),
             };
             let mta = mta.trim_matches(|c| c == '[' || c == ']' || c == '<' || c == '>');
-            if let Some(c) = comment.strip_prefix('(') {
+            let mta = mta.get(..5).filter(|p| p.eq_ignore_ascii_case("ipv6:")).map_or(mta, |_| &mta[5..]);
+            // "mx.example.com:25": the port is not part of the name.
+            let mta = match mta.rsplit_once(':') {
+                Some((h, port)) if h.contains('.') && !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => h,
+                _ => mta,
+            };
+            if let Some(c) = comment.strip_prefix('(').or_else(|| comment.strip_prefix('[')) {
                 let ip = c
                     .split(|ch: char| ch == ',' || ch == ')' || ch.is_whitespace())
                     .next()
                     .unwrap_or("");
                 let ip = ip.trim_matches(|c| c == '[' || c == ']');
+                let ip = ip.get(..5).filter(|p| p.eq_ignore_ascii_case("ipv6:")).map_or(ip, |_| &ip[5..]);
                 if crate::parse::bytes::is_ip(ip.as_bytes()) {
                     f.remote_ip = ip.to_string();
                 }
@@ -314,6 +367,30 @@ Original-Recipient: rfc822; list@example.org\nFinal-Recipient: rfc822; later@exa
         assert_eq!(v[1].original_recipient, "list@example.org");
         assert_eq!(v[1].action, Some(Action::Delayed));
         assert_eq!(v[1].when.map(|t| t.to_rfc3339()), Some("2026-01-05T10:00:00+00:00".into()));
+    }
+
+    /// Field values as some MTAs write them: a type apart from its `;`, a host with its address
+    /// in brackets, a port, a comment, an RFC 6533 escaped internationalised address.
+    #[test]
+    fn odd_field_values() {
+        let m = Mail::default();
+        let report = "Reporting-MTA: DNS ; mta.example.net (tcp-daemon)\n\n\
+                      Final-Recipient: utf-8; m\\x{FC}ller@example.net\nAction: failed\nStatus: 5.1.1\n\
+                      Remote-MTA: DNS ; mx.example.com [192.0.2.26]\n\n\
+                      Final-Recipient: rfc822; b@example.org\nAction: failed\nStatus: 5.1.1\n\
+                      Remote-MTA: dns; mx.example.org:25\n\n\
+                      Final-Recipient: rfc822; c@example.org\nAction: failed\nStatus: 5.1.1\n\
+                      Remote-MTA: dns; [IPv6:2001:db8::25]\n";
+        let v = read(report, &m);
+        assert_eq!(v.len(), 3);
+        assert_eq!(v[0].recipient, "müller@example.net");
+        assert_eq!(v[0].reporting_mta, "mta.example.net");
+        assert_eq!(
+            (v[0].remote_host.as_str(), v[0].remote_ip.as_str()),
+            ("mx.example.com", "192.0.2.26")
+        );
+        assert_eq!(v[1].remote_host, "mx.example.org");
+        assert_eq!((v[2].remote_host.as_str(), v[2].remote_ip.as_str()), ("", "2001:db8::25"));
     }
 
     #[test]
