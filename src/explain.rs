@@ -397,7 +397,9 @@ pub fn explain(input: &str, classifier: &Classifier) -> Explanation {
         } else {
             Action::Failed
         };
-        let expired = e.status.ends_with(".4.7") || text.to_ascii_lowercase().contains("expired");
+        // Expired by its status or by what the text rules call expiry ("message expired"), not
+        // by the word alone ("certificate has expired", "invalid or expired address").
+        let expired = e.status.ends_with(".4.7") || classifier.match_text(text).is_some_and(|m| m.reason == "expired");
         let action = if expired { Action::Expired } else { action };
         e.reason = classifier.reason(action, text, &e.status);
         e.reason_from = if expired {

@@ -44,6 +44,12 @@ fn reply_codes_statuses_and_answers() {
     assert_eq!(e["suppress"], true);
     assert!(e["advice"].as_str().unwrap().starts_with("Remove the address"));
 
+    // The word "expired" alone is no expiry: a certificate can expire.
+    let e = json("454 4.7.5 TLS failed: the server certificate has expired");
+    assert_eq!(e["reason"], "securityerror");
+    let e = json("550 5.4.7 Message expired in queue");
+    assert_eq!(e["reason"], "expired");
+
     let e = json("5.7.620");
     assert!(e["provider"].as_str().unwrap().contains("banned"));
     let e = json("250 2.0.0 Ok");

@@ -110,7 +110,11 @@ fn is_mailbox(a: &str) -> bool {
         let Some((local, domain)) = a.rsplit_once('@') else { return false };
         let plain = |t: &str| !t.is_empty() && !t.contains(|c: char| c.is_whitespace() || c == '@' || c == '<' || c == '>');
         // An internationalised domain has a dot and nothing an address cannot hold.
-        let domain_ok = if domain.is_ascii() { is_mailbox(&format!("x@{domain}")) } else { plain(domain) && domain.contains('.') };
+        let domain_ok = if domain.is_ascii() {
+            is_mailbox(&format!("x@{domain}"))
+        } else {
+            plain(domain) && domain.contains('.')
+        };
         return plain(local) && domain_ok;
     }
     diag::addresses(a).next().is_some_and(|(at, x)| at == 0 && x.len() == a.len())
