@@ -384,9 +384,12 @@ Original-Recipient: rfc822; list@example.org\nFinal-Recipient: rfc822; later@exa
                       Final-Recipient: rfc822; b@example.org\nAction: failed\nStatus: 5.1.1\n\
                       Remote-MTA: dns; mx.example.org:25\n\n\
                       Final-Recipient: rfc822; c@example.org\nAction: failed\nStatus: 5.1.1\n\
-                      Remote-MTA: dns; [IPv6:2001:db8::25]\n";
+                      Remote-MTA: dns; [IPv6:2001:db8::25]\n\n\
+                      Final-Recipient: utf-8; jörg@bücher.example\nAction: failed\nStatus: 5.1.1\n";
         let v = read(report, &m);
-        assert_eq!(v.len(), 3);
+        assert_eq!(v.len(), 4);
+        // An internationalised domain too (its check once recursed without end).
+        assert_eq!(v[3].recipient, "jörg@bücher.example");
         assert_eq!(v[0].recipient, "müller@example.net");
         assert_eq!(v[0].reporting_mta, "mta.example.net");
         assert_eq!(
