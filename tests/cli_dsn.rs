@@ -761,6 +761,21 @@ fn each_recipient_of_a_text_bounce_keeps_its_own_entry() {
         );
     }
 
+    // Named again in the transcript below the list: the command and host there are its own.
+    let recs = scan("dsn/sendmail-multi.eml", &[]);
+    assert_eq!(recs.len(), 2, "{recs:?}");
+    for (r, who) in recs.iter().zip(["ann@example.net", "bob@example.net"]) {
+        check(
+            r,
+            &[
+                ("recipient", who),
+                ("smtp_command", "RCPT"),
+                ("remote_host", "mx.example.net"),
+                ("status", "5.1.1"),
+            ],
+        );
+    }
+
     let recs = scan("dsn/server-rejected-recipient.eml", &[]);
     assert_eq!(recs.len(), 3, "{recs:?}");
     check(

@@ -553,7 +553,17 @@ pub fn read(mail: &Mail) -> Option<Vec<Found>> {
             before.ends_with('\n')
         };
         let own_entry = rcpts.len() > 1 && opens_line(at) && (end >= blk.len() || opens_line(end));
-        fill(&mut f, seg, blk, own_entry.then_some(shared), bare_list);
+        // Beside its own entry: the text above all entries, and the lines that name it again
+        // further on (a transcript's ">>> RCPT To:<b@y>" and the answer after it).
+        let around = own_entry.then(|| {
+            let mut t = shared.to_string();
+            for (a, e) in later_entries(&all_mentions, i, blk.len()).filter(|&(a, _)| a != at) {
+                t.push('\n');
+                t.push_str(&blk[line_start(a)..e]);
+            }
+            t
+        });
+        fill(&mut f, seg, blk, around.as_deref(), bare_list);
         if warning && f.action == Some(Action::Failed) && !f.reply_code.starts_with('5') && !f.status.starts_with('5') {
             f.action = Some(Action::Delayed);
         }
@@ -612,8 +622,9 @@ fn later_entries(mentions: &[(usize, usize)], k: usize, len: usize) -> impl Iter
 /// Fill codes, host, command and diagnostic of a recipient from its stretch of text, falling
 /// back to the whole block for what the stretch does not say. Where the stretch is the
 /// recipient's own entry among several (`own_entry`: what the block says before its first
-/// recipient) and has words of its own after the address, what it says is the stretch's alone,
-/// with only that shared text beside it: the rest of the block is other recipients' entries,
+/// recipient, and where it names this one again) and has words of its own after the address,
+/// what it says is the stretch's alone, with only that text beside it: the rest of the block is
+/// other recipients' entries,
 /// whose hosts, commands and "too long in the queue" are not this one's.
 fn fill(f: &mut Found, seg: &str, blk: &str, own_entry: Option<&str>, bare_list: bool) {
     let rest = if starts_ci(seg, &f.recipient) {
