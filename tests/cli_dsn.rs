@@ -776,6 +776,29 @@ fn each_recipient_of_a_text_bounce_keeps_its_own_entry() {
         );
     }
 
+    // Entries opened by a label ("Recipient address:"); the address it was reached through is
+    // the original recipient, not one more recipient.
+    let recs = scan("dsn/messagingserver-text.eml", &[]);
+    assert_eq!(recs.len(), 2, "{recs:?}");
+    check(
+        &recs[0],
+        &[
+            ("recipient", "goro@mail.example.jp"),
+            ("original_recipient", "board@example.jp"),
+            ("status", "5.1.1"),
+            ("remote_host", "mx1.example.jp"),
+        ],
+    );
+    check(
+        &recs[1],
+        &[
+            ("recipient", "hana@example.net"),
+            ("status", "5.2.2"),
+            ("remote_host", "mx2.example.net"),
+            ("remote_ip", "192.0.2.62"),
+        ],
+    );
+
     let recs = scan("dsn/server-rejected-recipient.eml", &[]);
     assert_eq!(recs.len(), 3, "{recs:?}");
     check(

@@ -156,7 +156,11 @@ static HOSTS: LazyLock<Ordered> = LazyLock::new(|| {
         r"(?i-u)remote server \(([0-9a-f.:]+)\) issued",
         r"(?i-u)(?:generating server|generierender server|serveur de génération|servidor de generación)\s?:\s*([a-z0-9][a-z0-9.-]*[a-z0-9])",
         r"(?i-u)rejected by the server for the recipient domain (?u:\S+) by ([a-z0-9][a-z0-9.-]*[a-z0-9])\.?\s*\[([0-9a-f.:]+)\]",
-        r"(?i-u)(?-u:\b)([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)\s*\[([0-9a-f.:]+)\]:?\s+(?:did not like|said|refused|rejected|replied|responded)",
+        r"(?i-u)(?-u:\b)([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)\s*\[([0-9a-f.:]+)\]:?\s+(?:did not like|said|refused|rejected|replied|responded|failed with)",
+        // SendGrid: "<a@b> : 192.0.2.250 : mx.example.jp:[192.0.2.153] :" (the last is the answering host).
+        r"(?i-u)(?-u:\b)([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+):\[([0-9a-f.:]+)\][ \t]*:",
+        // SurfControl: "a@example.com: [192.0.2.5], 550 ...".
+        r"(?i-u)@[a-z0-9.-]+:[ \t]*\[([0-9a-f.:]+)\],[ \t]*[45][0-9][0-9]",
         r"(?im-u)^\s*([a-z0-9][a-z0-9.-]*[a-z0-9]) does not like recipient",
         r"(?i-u)(?-u:\b)host:\s*([a-z0-9][a-z0-9.-]*\.[a-z]{2,})(?-u:\b)(?:\s*\(([0-9a-f.:]+)\))?",
         r"(?i-u)(?-u:\b)(?:connect to|connecting to|connection to|lost connection with|conversation with)\s+([a-z0-9][a-z0-9.-]*[a-z0-9])\s*\[([0-9a-f.:]+)\]",
@@ -272,6 +276,8 @@ const COMMAND_PATTERNS: &[(&str, &str)] = &[
     // m-FILTER: "SMTP command" then the command; Exim-like "for TEXT command" (the message text).
     (r"(?i-u)smtp command\s*:?\s*(rcpt to|mail from|data|ehlo|helo)(?-u:\b)", ""),
     (r"(?i-u)for text command", "DATA"),
+    // SendGrid: "550 5.1.1 <a@b>... User Unknown  in RCPT TO" at the end of the answer's line.
+    (r"(?im-u)[ \t]in (rcpt to|mail from|end of data|data)[ \t]*$", ""),
     (r"(?i-u)initial server greeting|upon connection|on connect", "CONN"),
 ];
 

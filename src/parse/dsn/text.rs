@@ -250,6 +250,11 @@ fn is_sender_line(trimmed: &str) -> bool {
         "message-id:",
         "mail from",
         "original sender",
+        // The address a recipient was reached through (Messaging Server's "Original address:",
+        // a report's "Original-Recipient:"): the same recipient, not another.
+        "original address",
+        "original-recipient",
+        "original recipient",
         "return-path",
         "envelope-from",
         "sent:",
@@ -544,13 +549,16 @@ pub fn read(mail: &Mail) -> Option<Vec<Found>> {
         }
         // Several recipients, each opening a line of its own: each stretch is that recipient's
         // own entry ("<a@x>: why"). One named mid-line ("expanded from <b@y>") is not.
+        // A label before it on its line ("Could not be delivered to: <a@x>", "Recipient address:
+        // a@x") still opens the entry.
         let opens_line = |at: usize| {
             let before = blk[..at.min(blk.len())].trim_end_matches(['<', ' ', '\t', '"']);
             let before = before
                 .strip_suffix("SMTP=")
                 .or_else(|| before.strip_suffix("smtp="))
                 .unwrap_or(before);
-            before.ends_with('\n')
+            let label = before[line_start(before.len())..].trim_start().to_ascii_lowercase();
+            label.is_empty() || (label.len() < 40 && (label.ends_with("delivered to:") || label.ends_with("recipient address:")))
         };
         let own_entry = rcpts.len() > 1 && opens_line(at) && (end >= blk.len() || opens_line(end));
         // Beside its own entry: the text above all entries, and the lines that name it again
@@ -558,12 +566,27 @@ pub fn read(mail: &Mail) -> Option<Vec<Found>> {
         let around = own_entry.then(|| {
             let mut t = shared.to_string();
             for (a, e) in later_entries(&all_mentions, i, blk.len()).filter(|&(a, _)| a != at) {
+                // From the line above when it names nobody (Sendmail's "... while talking to
+                // mx.example.net.:" above its ">>> RCPT To:<b@y>").
+                let from = line_start(a);
+                let above = line_start(from.saturating_sub(1));
+                let from = if from > 0 && !blk[above..from].contains('@') { above } else { from };
                 t.push('\n');
-                t.push_str(&blk[line_start(a)..e]);
+                t.push_str(&blk[from..e]);
             }
             t
         });
         fill(&mut f, seg, blk, around.as_deref(), bare_list);
+        if let Some(orig) = seg.lines().find_map(|l| {
+            let l = l.trim();
+            (starts_ci(l, "original address:") || starts_ci(l, "original-recipient:"))
+                .then(|| diag::addresses(l).next().map(|(_, a)| a))
+                .flatten()
+        }) {
+            if orig != f.recipient {
+                f.original_recipient = orig;
+            }
+        }
         if warning && f.action == Some(Action::Failed) && !f.reply_code.starts_with('5') && !f.status.starts_with('5') {
             f.action = Some(Action::Delayed);
         }
