@@ -844,3 +844,17 @@ fn a_delay_warning_is_delayed_and_soft() {
     );
     assert_eq!(scan("dsn/delay-warning.eml", &["--only", "soft"]).len(), 1);
 }
+
+/// A mailing list manager (fml) refusing a post: the list is the recipient that refused it,
+/// and the list's control address in the help text is no recipient.
+#[test]
+fn a_mailing_list_refusing_a_post_is_a_bounce_from_the_list() {
+    check(
+        &one("dsn/fml.eml"),
+        &[
+            ("recipient", "bird@lists.example.org"),
+            ("reason", "rejected"),
+            ("action", "failed"),
+        ],
+    );
+}

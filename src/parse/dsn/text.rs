@@ -164,6 +164,17 @@ pub const FAMILIES: &[Family] = &[
         user_ids: true,
     },
     Family {
+        // fml, a mailing list manager, refusing a post: a loop (a Message-ID it has seen) or a
+        // poster who is not a member. The list's own address is the recipient.
+        name: "fml",
+        detect: &["duplicated message-id in <", "you are not a member of this mailing list"],
+        start: &[],
+        // Then how to reach the list's control address: no recipient of the post.
+        end: &["if you know the general guide"],
+        reason: "",
+        user_ids: false,
+    },
+    Family {
         name: "courier",
         detect: &["running the courier mail server"],
         start: &[],
