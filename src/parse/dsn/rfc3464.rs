@@ -285,7 +285,14 @@ pub fn read(text: &str, mail: &Mail) -> Vec<Found> {
                 Some((h, port)) if h.contains('.') && !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => h,
                 _ => mta,
             };
-            if let Some(c) = comment.strip_prefix('(').or_else(|| comment.strip_prefix('[')) {
+            // Messaging Server: "(TCP|our-ip|our-port|their-ip|their-port)".
+            let comment = match comment.strip_prefix("(TCP|").or_else(|| comment.strip_prefix("(tcp|")) {
+                Some(t) => t.split('|').nth(2).map_or(comment, |ip| ip.trim_end_matches(')')),
+                None => comment,
+            };
+            if crate::parse::bytes::is_ip(comment.as_bytes()) {
+                f.remote_ip = comment.to_string();
+            } else if let Some(c) = comment.strip_prefix('(').or_else(|| comment.strip_prefix('[')) {
                 let ip = c
                     .split(|ch: char| ch == ',' || ch == ')' || ch.is_whitespace())
                     .next()
@@ -385,9 +392,16 @@ Original-Recipient: rfc822; list@example.org\nFinal-Recipient: rfc822; later@exa
                       Remote-MTA: dns; mx.example.org:25\n\n\
                       Final-Recipient: rfc822; c@example.org\nAction: failed\nStatus: 5.1.1\n\
                       Remote-MTA: dns; [IPv6:2001:db8::25]\n\n\
-                      Final-Recipient: utf-8; jörg@bücher.example\nAction: failed\nStatus: 5.1.1\n";
+                      Final-Recipient: utf-8; jörg@bücher.example\nAction: failed\nStatus: 5.1.1\n\n\
+                      Final-Recipient: rfc822; d@example.jp\nAction: failed\nStatus: 5.1.1\n\
+                      Remote-MTA: dns;mx.example.jp (TCP|192.0.2.17|47323|192.0.2.225|25)\n";
         let v = read(report, &m);
-        assert_eq!(v.len(), 4);
+        assert_eq!(v.len(), 5);
+        // Messaging Server's connection tuple: the fourth field is the remote address.
+        assert_eq!(
+            (v[4].remote_host.as_str(), v[4].remote_ip.as_str()),
+            ("mx.example.jp", "192.0.2.225")
+        );
         // An internationalised domain too (its check once recursed without end).
         assert_eq!(v[3].recipient, "jörg@bücher.example");
         assert_eq!(v[0].recipient, "müller@example.net");
