@@ -108,6 +108,12 @@ pub fn host_bracket(b: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
     Some((name, &b[open + 1..close], &b[close + 1..]))
 }
 
+/// An address without the `IPv6:` tag of an SMTP address literal (`[IPv6:2001:db8::1]`), the
+/// tag in any case.
+pub fn without_ipv6_tag(ip: &str) -> &str {
+    ip.get(..5).filter(|p| p.eq_ignore_ascii_case("ipv6:")).map_or(ip, |_| &ip[5..])
+}
+
 /// Is this text an IPv4 or IPv6 address?
 pub fn is_ip(b: &[u8]) -> bool {
     let s = match std::str::from_utf8(b) {

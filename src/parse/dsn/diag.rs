@@ -1,12 +1,13 @@
 //! Pieces of a diagnostic text shared by both bounce readers: addresses, the SMTP reply code,
 //! the enhanced status code, the host that answered and the SMTP command it answered.
 
-use crate::parse::bytes::{is_ip, status_at};
+use crate::parse::bytes::{is_ip, status_at, without_ipv6_tag};
 use crate::parse::smtp;
 use regex::Regex;
 use std::sync::LazyLock;
 
-fn is_local_char(c: u8) -> bool {
+/// A byte a local part may hold unquoted (RFC 5322 atext, and the dot).
+pub fn is_local_char(c: u8) -> bool {
     c.is_ascii_alphanumeric() || b".!#$%&'*+/=?^_`{|}~-".contains(&c)
 }
 
@@ -204,7 +205,7 @@ pub fn remote_host_exact(text: &str) -> (String, String) {
     for (_, c) in HOSTS.captures(text) {
         let name = c.get(1).map(|m| m.as_str()).unwrap_or("").trim_end_matches('.');
         let ip = c.get(2).map(|m| m.as_str()).unwrap_or("");
-        let ip = ip.strip_prefix("IPv6:").or_else(|| ip.strip_prefix("ipv6:")).unwrap_or(ip);
+        let ip = without_ipv6_tag(ip);
         let ip = if is_ip(ip.as_bytes()) { ip.to_string() } else { String::new() };
         if is_ip(name.as_bytes()) {
             return (String::new(), if ip.is_empty() { name.to_string() } else { ip });
@@ -237,7 +238,7 @@ pub fn address_beside(text: &str, host: &str) -> Option<String> {
             .trim_start_matches([' ', '\t', '\r', '\n']);
         let Some(inner) = after.strip_prefix(['[', '(']) else { continue };
         let ip = inner.split([']', ')', ',', ' ']).next().unwrap_or("");
-        let ip = ip.get(..5).filter(|p| p.eq_ignore_ascii_case("ipv6:")).map_or(ip, |_| &ip[5..]);
+        let ip = without_ipv6_tag(ip);
         if is_ip(ip.as_bytes()) {
             return Some(ip.to_ascii_lowercase());
         }

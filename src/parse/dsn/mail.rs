@@ -38,7 +38,7 @@ pub struct Mail {
     /// forwarded bounce or a gateway's notice around a report the bounce itself.
     pub attached: Option<Attached>,
     /// The MTA family, once detected (`text::family`).
-    pub family: std::cell::OnceCell<Option<&'static super::text::Family>>,
+    pub family: std::cell::OnceCell<Option<&'static super::families::Family>>,
 }
 
 /// A message attached to another, raw, with what its own headers say of it.

@@ -8,6 +8,7 @@
 //! codes, host and command out of a diagnostic text for both.
 
 pub mod diag;
+pub mod families;
 pub mod mail;
 pub mod rfc3464;
 pub mod text;

@@ -95,12 +95,7 @@ fn address_of(v: &str) -> String {
         return bare.to_ascii_lowercase();
     }
     let first = diag::addresses(v).next();
-    match first {
-        Some((_, a)) => a,
-        None => v
-            .trim_matches(|c: char| c == '<' || c == '>' || c.is_whitespace())
-            .to_ascii_lowercase(),
-    }
+    first.map_or_else(|| bare.to_ascii_lowercase(), |(_, a)| a)
 }
 
 /// `local@domain` and nothing else.
@@ -279,7 +274,7 @@ pub fn read(text: &str, mail: &Mail) -> Vec<Found> {
                 None => (g.remote_mta.trim(), ""),
             };
             let mta = mta.trim_matches(|c| c == '[' || c == ']' || c == '<' || c == '>');
-            let mta = mta.get(..5).filter(|p| p.eq_ignore_ascii_case("ipv6:")).map_or(mta, |_| &mta[5..]);
+            let mta = crate::parse::bytes::without_ipv6_tag(mta);
             // "mx.example.com:25": the port is not part of the name.
             let mta = match mta.rsplit_once(':') {
                 Some((h, port)) if h.contains('.') && !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => h,
@@ -298,7 +293,7 @@ pub fn read(text: &str, mail: &Mail) -> Vec<Found> {
                     .next()
                     .unwrap_or("");
                 let ip = ip.trim_matches(|c| c == '[' || c == ']');
-                let ip = ip.get(..5).filter(|p| p.eq_ignore_ascii_case("ipv6:")).map_or(ip, |_| &ip[5..]);
+                let ip = crate::parse::bytes::without_ipv6_tag(ip);
                 if crate::parse::bytes::is_ip(ip.as_bytes()) {
                     f.remote_ip = ip.to_string();
                 }

@@ -3,221 +3,16 @@
 //! A bounce text is read in three steps: cut out the error block (after the family's start
 //! marker, up to where the returned message begins), find the failed recipients in it (every
 //! address not known to be the sender, in order), and read each recipient's stretch of text for
-//! codes, host and command ([`super::diag`]). The per-MTA knowledge is only data: [`FAMILIES`].
+//! codes, host and command ([`super::diag`]). The per-MTA knowledge is only data:
+//! [`FAMILIES`], in [`super::families`].
 
 use super::diag;
+use super::families::{Family, END, FAMILIES};
 use super::mail::Mail;
 use super::Found;
 use crate::record::Action;
 use aho_corasick::AhoCorasick;
 use std::sync::LazyLock;
-
-/// An MTA family: how to recognise its bounces and where their error block lies.
-#[derive(Debug)]
-pub struct Family {
-    pub name: &'static str,
-    /// Lower-case texts; any of them in the From field, the Subject or the text picks the family.
-    pub detect: &'static [&'static str],
-    /// The block starts after the first line holding one of these (none: at the top).
-    pub start: &'static [&'static str],
-    /// The block ends at the first line holding one of these (beside the common [`END`] markers).
-    pub end: &'static [&'static str],
-    /// The reason when the text names none ("" for none).
-    pub reason: &'static str,
-    /// Recipients may be named by their user ID alone, one per line before a parenthesised
-    /// reason (`\tkees (User not on post office)`): resolved against the returned message's To.
-    pub user_ids: bool,
-}
-
-/// Detection order matters: the more specific signatures first.
-pub const FAMILIES: &[Family] = &[
-    Family {
-        name: "exchange",
-        detect: &[
-            "diagnostic information for administrators",
-            "generating server:",
-            "remote server returned",
-            "did not reach the following recipient",
-            // The same notice in German, French and Spanish.
-            "diagnoseinformationen für administratoren",
-            "informations de diagnostic pour les administrateurs",
-            "información de diagnóstico para administradores",
-        ],
-        start: &[
-            "delivery has failed to these recipients",
-            "did not reach the following recipient",
-            "your message wasn't delivered",
-            "could not be delivered to",
-            "nicht zugestellt werden",
-            "n'a pas pu être remis",
-            "no se pudo entregar",
-        ],
-        end: &[
-            "original message headers",
-            "ursprüngliche nachrichtenheader",
-            "en-têtes de message d'origine",
-            "encabezados del mensaje original",
-        ],
-        reason: "",
-        user_ids: false,
-    },
-    Family {
-        name: "exim",
-        detect: &[
-            "this message was created automatically by mail delivery software",
-            "the following address(es) failed",
-            "the following address failed",
-        ],
-        start: &[
-            "following address(es) failed",
-            "following address failed",
-            "could not be delivered to one or more",
-        ],
-        end: &[
-            "------ this is a copy of the message",
-            "------ this is a copy of your message",
-            "--- the header of the original message",
-        ],
-        reason: "",
-        user_ids: false,
-    },
-    Family {
-        name: "qmail",
-        detect: &[
-            "this is the qmail-send program",
-            "i'm afraid i wasn't able to deliver your message",
-            "sorry, we were unable to deliver your message",
-        ],
-        start: &["wasn't able to deliver your message", "unable to deliver your message"],
-        end: &[
-            "--- below this line is a copy of the message",
-            "--- enclosed are the original headers",
-        ],
-        reason: "",
-        user_ids: false,
-    },
-    Family {
-        name: "sendmail",
-        detect: &[
-            "----- the following addresses had permanent fatal errors",
-            "----- transcript of session follows",
-            "the original message was received at",
-        ],
-        start: &["----- the following addresses had", "----- transcript of session follows"],
-        end: &[
-            "----- original message follows",
-            "----- unsent message follows",
-            "----- message header follows",
-            "----- returned message follows",
-        ],
-        reason: "",
-        user_ids: false,
-    },
-    Family {
-        name: "postfix",
-        detect: &["this is the postfix program", "this is the mail system at host"],
-        // The signature line that closes the standard preamble ("The Postfix program" in old
-        // versions, "The mail system" since 2.3), else the preamble's own words on one line.
-        start: &[
-            "the postfix program\n",
-            "the mail system\n",
-            "could not be delivered to one or more recipients",
-        ],
-        end: &[],
-        reason: "",
-        user_ids: false,
-    },
-    Family {
-        name: "googlegroups",
-        detect: &["groups.google.com/support"],
-        start: &[],
-        end: &[],
-        reason: "rejected",
-        user_ids: false,
-    },
-    Family {
-        name: "gmail",
-        detect: &[
-            "delivery to the following recipient failed",
-            "google tried to deliver your message",
-            "delivery to the following recipients failed",
-        ],
-        start: &["delivery to the following recipient"],
-        end: &["----- original message -----"],
-        reason: "",
-        user_ids: false,
-    },
-    Family {
-        name: "dragonfly",
-        detect: &["this is the dragonfly mail agent"],
-        start: &["there was an error delivering your mail"],
-        end: &["message headers follow"],
-        reason: "",
-        user_ids: false,
-    },
-    Family {
-        name: "groupwise",
-        detect: &["the message that you sent was undeliverable to"],
-        start: &["the message that you sent was undeliverable to the following"],
-        end: &["possible causes:", "information about your message:"],
-        reason: "",
-        user_ids: true,
-    },
-    Family {
-        // fml, a mailing list manager, refusing a post: a loop (a Message-ID it has seen) or a
-        // poster who is not a member. The list's own address is the recipient.
-        name: "fml",
-        detect: &["duplicated message-id in <", "you are not a member of this mailing list"],
-        start: &[],
-        // Then how to reach the list's control address: no recipient of the post.
-        end: &["if you know the general guide"],
-        reason: "",
-        user_ids: false,
-    },
-    Family {
-        name: "courier",
-        detect: &["running the courier mail server"],
-        start: &[],
-        end: &[],
-        reason: "",
-        user_ids: false,
-    },
-    Family {
-        name: "opensmtpd",
-        detect: &[
-            "this is the mailer-daemon, please do not reply",
-            "an error has occurred while attempting to deliver a message",
-        ],
-        start: &["the following list of recipients"],
-        end: &["below is a copy of the original message"],
-        reason: "",
-        user_ids: false,
-    },
-];
-
-/// Where the returned message begins, for every family (lower-case, found anywhere in a line).
-const END: &[&str] = &[
-    "below this line is a copy of the message",
-    "this is a copy of the message",
-    "this is a copy of your message",
-    "message headers follow",
-    "----- original message",
-    "original message follows",
-    "original message headers",
-    "original message header",
-    "unsent message follows",
-    "returned message follows",
-    "message text follows",
-    "header of the original message",
-    "headers of the original message",
-    "copy of the original message",
-    "copy of the message header",
-    "original mail as follows",
-    "below is a copy of the original",
-    "------ original message",
-    "content-type: message/rfc822",
-    "content-type: text/rfc822-headers",
-];
 
 /// A line that starts the returned message's header block.
 fn starts_headers(line: &str) -> bool {
@@ -248,6 +43,15 @@ fn starts_ci(text: &str, prefix: &str) -> bool {
 /// `text` ends with `suffix` (lower-case), ignoring ASCII case.
 fn ends_ci(text: &str, suffix: &str) -> bool {
     text.len() >= suffix.len() && text.as_bytes()[text.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
+}
+
+/// `before` (the text up to an address) without Exchange's address type glued on at its end
+/// (`SMTP=` of "SMTP=kim@example.net"), in any case.
+fn without_address_type(before: &str) -> &str {
+    match before.len().checked_sub(5) {
+        Some(at) if before.get(at..).is_some_and(|t| t.eq_ignore_ascii_case("smtp=")) => &before[..at],
+        _ => before,
+    }
 }
 
 /// Lines whose addresses are not failed recipients (they name the sender or the message).
@@ -414,7 +218,7 @@ fn recipients(block: &str, mail: &Mail) -> Vec<(usize, String)> {
             let before = line[..off].chars().next_back();
             // Glued to a parameter ("?to=a@b", "/a@b") it is a link's, but for Exchange's
             // address type ("SMTP=a@b").
-            let typed = off >= 5 && line[..off].get(off - 5..).is_some_and(|t| t.eq_ignore_ascii_case("smtp="));
+            let typed = without_address_type(&line[..off]).len() < off;
             if (matches!(before, Some('=') | Some('/')) && !typed) || is_admin(&a) || sender_line() {
                 continue;
             }
@@ -510,7 +314,7 @@ pub fn read(mail: &Mail) -> Option<Vec<Found>> {
     // A delay warning says so above its block (a banner) or in its subject; what follows in the
     // block ("could not be delivered for more than 4 hours", "was rejected") is no failure.
     let notice = &text[..(blk.as_ptr() as usize - text.as_ptr() as usize) + blk.len()];
-    let warning = !EXPIRED.is_match(blk) && (WARNING.is_match(notice) || WARNING_SUBJECT.is_match(&mail.subject));
+    let warning = action != Action::Expired && (WARNING.is_match(notice) || WARNING_SUBJECT.is_match(&mail.subject));
     // What the block says before its first recipient: said of every recipient.
     let shared = &blk[..rcpts.iter().map(|r| r.0).min().unwrap_or(0).min(blk.len())];
     let mut out = Vec::with_capacity(rcpts.len());
@@ -564,10 +368,7 @@ pub fn read(mail: &Mail) -> Option<Vec<Found>> {
         // a@x") still opens the entry.
         let opens_line = |at: usize| {
             let before = blk[..at.min(blk.len())].trim_end_matches(['<', ' ', '\t', '"']);
-            let before = before
-                .strip_suffix("SMTP=")
-                .or_else(|| before.strip_suffix("smtp="))
-                .unwrap_or(before);
+            let before = without_address_type(before);
             let label = before[line_start(before.len())..].trim_start().to_ascii_lowercase();
             label.is_empty() || (label.len() < 40 && (label.ends_with("delivered to:") || label.ends_with("recipient address:")))
         };
@@ -628,7 +429,7 @@ fn mentions(blk: &str, rcpts: &[(usize, String)]) -> Vec<(usize, usize)> {
         for (p, _) in lower.match_indices(r.as_str()) {
             let before = p.checked_sub(1).map(|q| b[q]);
             let after = b.get(p + r.len()..).unwrap_or(b"");
-            let glued_before = before.is_some_and(|c| c.is_ascii_alphanumeric() || b".!#$%&'*+/=?^_`{|}~-".contains(&c));
+            let glued_before = before.is_some_and(diag::is_local_char);
             let glued_after = matches!(after, [c, ..] if c.is_ascii_alphanumeric() || *c == b'-')
                 || matches!(after, [b'.', c, ..] if c.is_ascii_alphanumeric());
             if p > *at && !glued_before && !glued_after {
@@ -689,8 +490,6 @@ fn fill(f: &mut Found, seg: &str, blk: &str, own_entry: Option<&str>, bare_list:
     let shared = own_entry.filter(|_| !std::ptr::eq(seg, blk) && own_text(rest) >= 12);
     let own_words = shared.is_some();
     let code_src = if says_failure(seg) || own_words { seg } else { blk };
-    // Where to look for what the stretch does not say.
-    let around = shared.unwrap_or(blk);
     if f.reply_code.is_empty() {
         f.reply_code = diag::reply_code(code_src).map(|c| c.1).unwrap_or_default();
     }
@@ -737,10 +536,9 @@ fn fill(f: &mut Found, seg: &str, blk: &str, own_entry: Option<&str>, bare_list:
         // Its own entry says whether it failed, was delayed or expired (with the shared text).
         f.action = Some(action_of(&[shared, seg]));
     }
-    let gave_up = |t: &str| is_expired(t);
     let gave_up = match shared {
-        Some(shared) => gave_up(shared) || gave_up(seg),
-        None => gave_up(around),
+        Some(shared) => is_expired(shared) || is_expired(seg),
+        None => is_expired(blk),
     };
     if f.action == Some(Action::Failed) && f.reply_code.starts_with('4') && f.status.starts_with('4') && gave_up {
         f.action = Some(Action::Expired);
