@@ -858,3 +858,48 @@ fn a_mailing_list_refusing_a_post_is_a_bounce_from_the_list() {
         ],
     );
 }
+
+/// Entries written "why: address" one per line (IMail) and entries with the reason on the line
+/// above the address (Notes): each recipient takes its own line's answer, not its neighbour's.
+#[test]
+fn answers_before_or_above_the_address_are_each_recipients_own() {
+    let recs = scan("dsn/imail-multi.eml", &[]);
+    assert_eq!(recs.len(), 2, "{recs:?}");
+    check(
+        &recs[0],
+        &[
+            ("recipient", "lina@example.org"),
+            ("reason", "userunknown"),
+            ("suppress", "true"),
+            ("diagnostic", "Unknown user: lina@example.org"),
+        ],
+    );
+    check(
+        &recs[1],
+        &[
+            ("recipient", "omar@example.org"),
+            ("reason", "mailboxfull"),
+            ("diagnostic", "User mailbox exceeds allowed size: omar@example.org"),
+        ],
+    );
+
+    let recs = scan("dsn/notes-multi.eml", &[]);
+    assert_eq!(recs.len(), 2, "{recs:?}");
+    check(
+        &recs[0],
+        &[
+            ("recipient", "kenji@notes.example.jp"),
+            ("reason", "userunknown"),
+            ("diagnostic", "User not listed in public Name & Address Book kenji@notes.example.jp"),
+        ],
+    );
+    check(
+        &recs[1],
+        &[
+            ("recipient", "mika@notes.example.jp"),
+            ("reason", "networkerror"),
+            ("diagnostic", "Message has exceeded maximum hop count mika@notes.example.jp"),
+        ],
+    );
+    assert_eq!(recs[0]["message_id"], "meeting-0105@example.com");
+}

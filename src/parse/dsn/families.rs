@@ -17,7 +17,22 @@ pub struct Family {
     /// Recipients may be named by their user ID alone, one per line before a parenthesised
     /// reason (`\tkees (User not on post office)`): resolved against the returned message's To.
     pub user_ids: bool,
+    /// Each recipient's answer is written above its address (`User not listed in public Name &
+    /// Address Book` on the line before `kim@example.jp`), not after it.
+    pub answer_above: bool,
 }
+
+/// What a family leaves unsaid: no start or end markers of its own, no fixed reason, recipients
+/// named by address with their answers after them.
+const PLAIN: Family = Family {
+    name: "",
+    detect: &[],
+    start: &[],
+    end: &[],
+    reason: "",
+    user_ids: false,
+    answer_above: false,
+};
 
 /// Detection order matters: the more specific signatures first.
 pub const FAMILIES: &[Family] = &[
@@ -48,8 +63,7 @@ pub const FAMILIES: &[Family] = &[
             "en-têtes de message d'origine",
             "encabezados del mensaje original",
         ],
-        reason: "",
-        user_ids: false,
+        ..PLAIN
     },
     Family {
         name: "exim",
@@ -68,8 +82,7 @@ pub const FAMILIES: &[Family] = &[
             "------ this is a copy of your message",
             "--- the header of the original message",
         ],
-        reason: "",
-        user_ids: false,
+        ..PLAIN
     },
     Family {
         name: "qmail",
@@ -83,8 +96,7 @@ pub const FAMILIES: &[Family] = &[
             "--- below this line is a copy of the message",
             "--- enclosed are the original headers",
         ],
-        reason: "",
-        user_ids: false,
+        ..PLAIN
     },
     Family {
         name: "sendmail",
@@ -100,8 +112,7 @@ pub const FAMILIES: &[Family] = &[
             "----- message header follows",
             "----- returned message follows",
         ],
-        reason: "",
-        user_ids: false,
+        ..PLAIN
     },
     Family {
         name: "postfix",
@@ -114,8 +125,7 @@ pub const FAMILIES: &[Family] = &[
             "could not be delivered to one or more recipients",
         ],
         end: &[],
-        reason: "",
-        user_ids: false,
+        ..PLAIN
     },
     Family {
         name: "googlegroups",
@@ -123,7 +133,7 @@ pub const FAMILIES: &[Family] = &[
         start: &[],
         end: &[],
         reason: "rejected",
-        user_ids: false,
+        ..PLAIN
     },
     Family {
         name: "gmail",
@@ -134,24 +144,22 @@ pub const FAMILIES: &[Family] = &[
         ],
         start: &["delivery to the following recipient"],
         end: &["----- original message -----"],
-        reason: "",
-        user_ids: false,
+        ..PLAIN
     },
     Family {
         name: "dragonfly",
         detect: &["this is the dragonfly mail agent"],
         start: &["there was an error delivering your mail"],
         end: &["message headers follow"],
-        reason: "",
-        user_ids: false,
+        ..PLAIN
     },
     Family {
         name: "groupwise",
         detect: &["the message that you sent was undeliverable to"],
         start: &["the message that you sent was undeliverable to the following"],
         end: &["possible causes:", "information about your message:"],
-        reason: "",
         user_ids: true,
+        ..PLAIN
     },
     Family {
         // fml, a mailing list manager, refusing a post: a loop (a Message-ID it has seen) or a
@@ -161,16 +169,21 @@ pub const FAMILIES: &[Family] = &[
         start: &[],
         // Then how to reach the list's control address: no recipient of the post.
         end: &["if you know the general guide"],
-        reason: "",
-        user_ids: false,
+        ..PLAIN
     },
     Family {
         name: "courier",
         detect: &["running the courier mail server"],
-        start: &[],
-        end: &[],
-        reason: "",
-        user_ids: false,
+        ..PLAIN
+    },
+    Family {
+        // Lotus Notes / Domino's own notices: each reason above the address it concerns.
+        name: "notes",
+        detect: &["------- failure reasons"],
+        start: &["------- failure reasons"],
+        end: &["------- returned message"],
+        answer_above: true,
+        ..PLAIN
     },
     Family {
         name: "opensmtpd",
@@ -180,8 +193,7 @@ pub const FAMILIES: &[Family] = &[
         ],
         start: &["the following list of recipients"],
         end: &["below is a copy of the original message"],
-        reason: "",
-        user_ids: false,
+        ..PLAIN
     },
 ];
 
@@ -197,6 +209,7 @@ pub const END: &[&str] = &[
     "original message header",
     "unsent message follows",
     "returned message follows",
+    "------- returned message",
     "message text follows",
     "header of the original message",
     "headers of the original message",

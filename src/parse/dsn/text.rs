@@ -316,7 +316,14 @@ pub fn read(mail: &Mail) -> Option<Vec<Found>> {
     let notice = &text[..(blk.as_ptr() as usize - text.as_ptr() as usize) + blk.len()];
     let warning = action != Action::Expired && (WARNING.is_match(notice) || WARNING_SUBJECT.is_match(&mail.subject));
     // What the block says before its first recipient: said of every recipient.
-    let shared = &blk[..rcpts.iter().map(|r| r.0).min().unwrap_or(0).min(blk.len())];
+    // (Nothing where each answer stands above its recipient: that text is the first one's own.)
+    let answer_above = fam.is_some_and(|f| f.answer_above);
+    let first = if answer_above {
+        0
+    } else {
+        rcpts.iter().map(|r| r.0).min().unwrap_or(0)
+    };
+    let shared = &blk[..first.min(blk.len())];
     let mut out = Vec::with_capacity(rcpts.len());
     // With several recipients, every place each is named: a stretch ends where another one is
     // named next, and one named again further on (the notice lists everyone, then a part for
@@ -372,7 +379,21 @@ pub fn read(mail: &Mail) -> Option<Vec<Found>> {
             let label = before[line_start(before.len())..].trim_start().to_ascii_lowercase();
             label.is_empty() || (label.len() < 40 && (label.ends_with("delivered to:") || label.ends_with("recipient address:")))
         };
-        let own_entry = rcpts.len() > 1 && opens_line(at) && (end >= blk.len() || opens_line(end));
+        let mut own_entry = rcpts.len() > 1 && opens_line(at) && (end >= blk.len() || opens_line(end));
+        // An entry written as "why: address" (IMail's "Unknown user: a@x", one line per
+        // recipient): the line up to its address is its answer, nothing after it is its own.
+        if let Some(line) = lead_entry(blk, at, rcpt.len(), seg, rcpts.len()) {
+            seg = line;
+            own_entry = true;
+        }
+        // Answers above their addresses: the lines from the previous recipient's line down to
+        // this one's.
+        if answer_above && at < blk.len() {
+            let line_end = |p: usize| blk[p..].find('\n').map_or(blk.len(), |n| p + n);
+            let from = i.checked_sub(1).map_or(0, |p| line_end(rcpts[p].0.min(at)));
+            seg = &blk[from..line_end(at)];
+            own_entry = true;
+        }
         // Beside its own entry: the text above all entries, and the lines that name it again
         // further on (a transcript's ">>> RCPT To:<b@y>" and the answer after it).
         let around = own_entry.then(|| {
@@ -405,6 +426,22 @@ pub fn read(mail: &Mail) -> Option<Vec<Found>> {
         out.push(f);
     }
     Some(out)
+}
+
+/// The line of an entry written as "why: address" with nothing after the address and no
+/// words of its own below it, when several recipients are listed so.
+fn lead_entry<'b>(blk: &'b str, at: usize, len: usize, seg: &str, count: usize) -> Option<&'b str> {
+    if count < 2 || at >= blk.len() {
+        return None;
+    }
+    let from = blk[..at].rfind('\n').map_or(0, |n| n + 1);
+    let line_end = blk[at..].find('\n').map_or(blk.len(), |n| at + n);
+    let lead = blk[from..at].trim_end_matches(['<', ' ', '\t', '"']);
+    let after_addr = blk.get(at + len..line_end)?;
+    let below = seg.get(line_end - at..).unwrap_or("");
+    let is_label = lead.trim().len() >= 8 && lead.ends_with(':') && !lead.contains('@');
+    let nothing_after = !after_addr.bytes().any(|b| b.is_ascii_alphanumeric());
+    (is_label && nothing_after && diag::squeeze(below, 600).len() < 12).then(|| &blk[from..line_end])
 }
 
 /// A text with a failure's reply code or status code. A 2xx ("Size (in bytes): 222") is no
@@ -464,7 +501,8 @@ fn later_entries(mentions: &[(usize, usize)], k: usize, len: usize) -> impl Iter
 fn fill(f: &mut Found, seg: &str, blk: &str, own_entry: Option<&str>, bare_list: bool) {
     let rest = if starts_ci(seg, &f.recipient) {
         &seg[f.recipient.len()..]
-    } else if std::ptr::eq(seg, blk) {
+    } else if std::ptr::eq(seg, blk) || ends_ci(seg.trim_end_matches(['>', '"', ' ', '\t', '.', ',', ';', '\r']), &f.recipient) {
+        // The whole block, or an entry whose answer comes before the address.
         seg
     } else {
         // Named otherwise than by its address (a user ID): the words after that name.
@@ -526,7 +564,7 @@ fn fill(f: &mut Found, seg: &str, blk: &str, own_entry: Option<&str>, bare_list:
     }
     if f.diagnostic.is_empty() {
         let d = diag::squeeze(from_the_answer(rest), 600);
-        f.diagnostic = if d.len() < 12 || code_src.as_ptr() == blk.as_ptr() {
+        f.diagnostic = if d.len() < 12 || std::ptr::eq(code_src, blk) {
             diag::squeeze(blk, 600)
         } else {
             d
