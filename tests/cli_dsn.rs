@@ -903,3 +903,23 @@ fn answers_before_or_above_the_address_are_each_recipients_own() {
     );
     assert_eq!(recs[0]["message_id"], "meeting-0105@example.com");
 }
+
+/// Exim hides an address a redirect made ("an undisclosed address"): the address it was
+/// generated from is the recipient, and the hidden one the server's answer names is not a second
+/// record. In "a@x <b@x>: malformed address" the bracketed address is the one that failed.
+#[test]
+fn exim_undisclosed_and_malformed_addresses() {
+    let recs = scan("dsn/exim-undisclosed.eml", &[]);
+    assert_eq!(recs.len(), 2, "{recs:?}");
+    check(
+        &recs[0],
+        &[
+            ("recipient", "otto@example.org"),
+            ("status", "5.1.1"),
+            ("remote_host", "mx.example.net"),
+            ("smtp_command", "RCPT"),
+            ("reason", "userunknown"),
+        ],
+    );
+    check(&recs[1], &[("recipient", "pia.b@example.org"), ("reason", "syntaxerror")]);
+}

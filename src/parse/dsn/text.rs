@@ -204,8 +204,15 @@ fn recipients(block: &str, mail: &Mail) -> Vec<(usize, String)> {
     let mut weak: Vec<(usize, String)> = Vec::new();
     // A label alone on its line ("From:") names what the next line holds.
     let mut label_above = false;
+    // Exim hides an address a redirect made ("an undisclosed address", then "(generated from
+    // a@b)" below it): the address it came from is the recipient, and the hidden one, where a
+    // server's answer still names it ("after RCPT TO:<x@y>"), is not another.
+    let undisclosed = block.lines().any(|l| l.trim().eq_ignore_ascii_case("an undisclosed address"));
+    let mut prev = "";
     for line in block.split_inclusive('\n') {
         let trimmed = line.trim();
+        let after_undisclosed = std::mem::replace(&mut prev, trimmed).eq_ignore_ascii_case("an undisclosed address");
+        let mut taken_for: Vec<String> = Vec::new();
         // In a session transcript, what was sent: " In:  MAIL FROM:<a@b>", ">>> MAIL FROM:<a@b>".
         // Worked out only for a line with an address in it.
         let above = label_above;
@@ -226,7 +233,23 @@ fn recipients(block: &str, mail: &Mail) -> Vec<(usize, String)> {
             // line before) name the alias an address came from: not a recipient of its own.
             let lead = line[..off].trim_end_matches([' ', '\t', '<']);
             let lead = if lead.is_empty() { block[..line_start].trim_end() } else { lead };
-            if ends_ci(lead, "generated from") || ends_ci(lead, "expanded from") {
+            if (ends_ci(lead, "generated from") && !after_undisclosed) || ends_ci(lead, "expanded from") {
+                continue;
+            }
+            if undisclosed && !after_undisclosed && line.starts_with("    ") {
+                continue;
+            }
+            // Exim's "a@b <c@d>: malformed address": the address in brackets is the one that
+            // failed, written out after what it was taken for.
+            let rest = &line[off..];
+            let next = rest.find(char::is_whitespace).map_or("", |n| rest[n..].trim_start());
+            if taken_for.contains(&a)
+                || next.starts_with('<')
+                    && next
+                        .find('>')
+                        .is_some_and(|e| next[..e].contains('@') && next[e + 1..].starts_with(':'))
+            {
+                taken_for.push(a);
                 continue;
             }
             let list = if to_line || not(&a) { &mut weak } else { &mut strong };
@@ -377,7 +400,10 @@ pub fn read(mail: &Mail) -> Option<Vec<Found>> {
             let before = blk[..at.min(blk.len())].trim_end_matches(['<', ' ', '\t', '"']);
             let before = without_address_type(before);
             let label = before[line_start(before.len())..].trim_start().to_ascii_lowercase();
-            label.is_empty() || (label.len() < 40 && (label.ends_with("delivered to:") || label.ends_with("recipient address:")))
+            label.is_empty()
+                || (label.len() < 40 && (label.ends_with("delivered to:") || label.ends_with("recipient address:")))
+                // What the failed address was taken for (Exim's "a@x <b@x>: malformed address").
+                || (label.contains('@') && !label.contains(char::is_whitespace))
         };
         let mut own_entry = rcpts.len() > 1 && opens_line(at) && (end >= blk.len() || opens_line(end));
         // An entry written as "why: address" (IMail's "Unknown user: a@x", one line per
