@@ -923,3 +923,21 @@ fn exim_undisclosed_and_malformed_addresses() {
     );
     check(&recs[1], &[("recipient", "pia.b@example.org"), ("reason", "syntaxerror")]);
 }
+
+/// Exchange lists each delivery attempt on a dated line: the last one is the answer (its codes
+/// and the server that gave it), not the first.
+#[test]
+fn exchange_dated_attempts_the_last_is_the_answer() {
+    check(
+        &one("dsn/exchange-attempts.eml"),
+        &[
+            ("recipient", "saul@example.net"),
+            ("reply_code", "550"),
+            ("status", "4.4.7"),
+            ("action", "expired"),
+            ("reason", "expired"),
+            ("remote_host", "mx.example.net"),
+            ("remote_ip", "198.51.100.10"),
+        ],
+    );
+}

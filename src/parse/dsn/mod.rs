@@ -218,7 +218,10 @@ fn refine_status(f: &mut Found) {
         f.status = c[2].to_string();
         return;
     }
-    let Some((at, said)) = diag::status(&f.diagnostic) else { return };
+    // Of several dated attempts, the last one's answer.
+    let diagnostic = f.diagnostic.clone();
+    let answer = diag::last_attempt(&diagnostic).unwrap_or(&diagnostic);
+    let Some((at, said)) = diag::status(answer) else { return };
     let after = at + said.len();
     // A summary of the other class (`Status: 4.0.0` over "550 5.1.1 ... unknown") gives way to
     // the server's own code when its reply code agrees with it.
@@ -229,7 +232,7 @@ fn refine_status(f: &mut Found) {
         f.status = said;
     }
     if f.status.ends_with(".4.7") {
-        let rest = f.diagnostic.get(after..).unwrap_or("");
+        let rest = answer.get(after..).unwrap_or("");
         if let (Some((c_at, code)), Some((s_at, status))) = (diag::reply_code(rest), diag::status(rest)) {
             if s_at > c_at && code.as_bytes()[0] == status.as_bytes()[0] {
                 f.reply_code = code;

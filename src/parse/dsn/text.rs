@@ -554,11 +554,12 @@ fn fill(f: &mut Found, seg: &str, blk: &str, own_entry: Option<&str>, bare_list:
     let shared = own_entry.filter(|_| !std::ptr::eq(seg, blk) && own_text(rest) >= 12);
     let own_words = shared.is_some();
     let code_src = if says_failure(seg) || own_words { seg } else { blk };
+    let answer = diag::last_attempt(code_src).unwrap_or(code_src);
     if f.reply_code.is_empty() {
-        f.reply_code = diag::reply_code(code_src).map(|c| c.1).unwrap_or_default();
+        f.reply_code = diag::reply_code(answer).map(|c| c.1).unwrap_or_default();
     }
     if f.status.is_empty() {
-        f.status = diag::status(code_src).map(|c| c.1).unwrap_or_default();
+        f.status = diag::status(answer).map(|c| c.1).unwrap_or_default();
     }
     if f.remote_host.is_empty() && f.remote_ip.is_empty() {
         let (h, ip) = diag::remote_host_exact(seg);
