@@ -219,8 +219,7 @@ fn refine_status(f: &mut Found) {
         return;
     }
     // Of several dated attempts, the last one's answer.
-    let diagnostic = f.diagnostic.clone();
-    let answer = diag::last_attempt(&diagnostic).unwrap_or(&diagnostic);
+    let answer = diag::last_attempt(&f.diagnostic).unwrap_or(&f.diagnostic);
     let Some((at, said)) = diag::status(answer) else { return };
     let after = at + said.len();
     // A summary of the other class (`Status: 4.0.0` over "550 5.1.1 ... unknown") gives way to
