@@ -744,7 +744,13 @@ fn each_recipient_of_a_text_bounce_keeps_its_own_entry() {
     );
     check(
         &recs[1],
-        &[("recipient", "sven@example.com"), ("reply_code", "550"), ("status", "5.7.1")],
+        &[
+            ("recipient", "sven@example.com"),
+            ("reply_code", "550"),
+            ("status", "5.7.1"),
+            // No server of its own named: the one the notice names for all ("Generating server").
+            ("remote_host", "exch1.corp.example.org"),
+        ],
     );
 
     let recs = scan("dsn/list-shared-error.eml", &[]);
@@ -940,4 +946,51 @@ fn exchange_dated_attempts_the_last_is_the_answer() {
             ("remote_ip", "198.51.100.10"),
         ],
     );
+}
+
+/// Sendmail's transcript names each recipient's session: each recipient takes the host and the
+/// command of its own session (the second one does not take the first one's host from the
+/// session head below its list entry), and a refusal right after the session head, nothing
+/// sent yet, is the greeting's (CONN).
+#[test]
+fn sendmail_sessions_are_each_recipients_own() {
+    let recs = scan("dsn/sendmail-two-sessions.eml", &[]);
+    assert_eq!(recs.len(), 2, "{recs:?}");
+    check(
+        &recs[0],
+        &[
+            ("recipient", "taro@example.com"),
+            ("remote_host", "mx.example.com"),
+            ("smtp_command", "RCPT"),
+            ("status", "5.1.1"),
+        ],
+    );
+    check(
+        &recs[1],
+        &[
+            ("recipient", "hana@example.org"),
+            ("remote_host", "mx.example.org"),
+            ("smtp_command", "RCPT"),
+            ("status", "5.2.2"),
+        ],
+    );
+    check(
+        &one("dsn/sendmail-greeting.eml"),
+        &[
+            ("recipient", "jiro@example.net"),
+            ("remote_host", "mx.example.net"),
+            ("smtp_command", "CONN"),
+            ("reason", "blocked"),
+        ],
+    );
+    // A report with the transcript in its notice: each recipient's command from its own
+    // ">>> RCPT To:" further down, not only the last one's.
+    let recs = scan("dsn/sendmail-report-multi.eml", &[]);
+    assert_eq!(recs.len(), 2, "{recs:?}");
+    for (r, who) in recs.iter().zip(["saki@example.net", "ken@example.net"]) {
+        check(
+            r,
+            &[("recipient", who), ("smtp_command", "RCPT"), ("remote_host", "mx.example.net")],
+        );
+    }
 }

@@ -377,7 +377,7 @@ pub fn read(mail: &Mail) -> Option<Vec<Found>> {
         // recipient <b@y>") is that recipient's entry from its start.
         let line_start = |p: usize| blk[..p].rfind('\n').map_or(0, |n| n + 1);
         if at < blk.len() && end < blk.len() && line_start(end) > at {
-            end = line_start(end);
+            end = entry_start(blk, at, line_start(end));
             seg = &blk[at..end];
         }
         let mut f = Found {
@@ -426,10 +426,19 @@ pub fn read(mail: &Mail) -> Option<Vec<Found>> {
             let mut t = shared.to_string();
             for (a, e) in later_entries(&all_mentions, i, blk.len()).filter(|&(a, _)| a != at) {
                 // From the line above when it names nobody (Sendmail's "... while talking to
-                // mx.example.net.:" above its ">>> RCPT To:<b@y>").
+                // mx.example.net.:" above its ">>> RCPT To:<b@y>"); in a session that went on
+                // from another recipient, with the session's head line.
                 let from = line_start(a);
                 let above = line_start(from.saturating_sub(1));
-                let from = if from > 0 && !blk[above..from].contains('@') { above } else { from };
+                if from > 0 && !blk[above..from].contains('@') {
+                    t.push('\n');
+                    t.push_str(&blk[above..e]);
+                    continue;
+                }
+                if let Some(head) = blk[..from].rfind("while talking to").filter(|&h| h > at) {
+                    t.push('\n');
+                    t.push_str(&blk[line_start(head)..blk[head..].find('\n').map_or(blk.len(), |n| head + n)]);
+                }
                 t.push('\n');
                 t.push_str(&blk[from..e]);
             }
@@ -567,7 +576,11 @@ fn fill(f: &mut Found, seg: &str, blk: &str, own_entry: Option<&str>, bare_list:
             match shared {
                 // The stretch as written was looked at: now unwrapped, then the shared text.
                 Some(shared) => match diag::remote_host(seg) {
-                    (h, ip) if h.is_empty() && ip.is_empty() => diag::remote_host(shared),
+                    (h, ip) if h.is_empty() && ip.is_empty() => match diag::remote_host(shared) {
+                        // The server the notice names once for all ("Generating server: x").
+                        (h, ip) if h.is_empty() && ip.is_empty() => (diag::notice_host(blk).unwrap_or_default(), ip),
+                        found => found,
+                    },
                     found => found,
                 },
                 None => diag::remote_host(blk),
@@ -764,12 +777,25 @@ pub fn complete(found: &mut [Found], mail: &Mail) {
         .map(|f| if f.recipient.is_empty() { None } else { lower.find(&f.recipient) })
         .collect();
     let single = found.len() == 1;
-    for (f, at) in found.iter_mut().zip(starts.iter().copied()) {
+    // With several recipients, every place each is named: a stretch ends where another one is
+    // named, and one named again further on (a session transcript after the list) may hold its
+    // command there.
+    let rcpts: Vec<(usize, String)> = found
+        .iter()
+        .zip(&starts)
+        .map(|(f, at)| (at.unwrap_or(blk.len()), f.recipient.clone()))
+        .collect();
+    let all_mentions = if single { Vec::new() } else { mentions(blk, &rcpts) };
+    let others: Vec<Vec<Option<usize>>> = (0..found.len())
+        .map(|k| all_mentions.iter().filter(|m| m.1 != k).map(|m| Some(m.0)).collect())
+        .collect();
+    for (k, (f, at)) in found.iter_mut().zip(starts.iter().copied()).enumerate() {
         // Where to read this recipient's codes, host and command: its stretch, then (for a
         // report's one recipient) the whole notice. A notice that does not name the one
         // recipient (it names the address an alias led to) is still about it, as a whole.
         let (seg, whole) = match at {
-            Some(at) => (stretch(blk, at, &starts), single.then_some(blk)),
+            Some(at) if !single => (stretch(blk, at, &others[k]), None),
+            Some(at) => (stretch(blk, at, &starts), Some(blk)),
             None if single => (blk, None),
             None => continue,
         };
@@ -804,8 +830,18 @@ pub fn complete(found: &mut [Found], mail: &Mail) {
                 _ => (h, ip),
             };
         }
+        if f.remote_host.is_empty() && f.remote_ip.is_empty() && !single {
+            f.remote_host = diag::notice_host(blk).unwrap_or_default();
+        }
         if f.smtp_command.is_empty() {
             f.smtp_command = diag::command(seg);
+        }
+        if f.smtp_command.is_empty() {
+            // Named again further on: a transcript's ">>> RCPT To:<b@y>" and the answer to it.
+            f.smtp_command = later_entries(&all_mentions, k, blk.len())
+                .map(|(a, e)| diag::command(&blk[blk[..a].rfind('\n').map_or(0, |n| n + 1)..e]))
+                .find(|c| !c.is_empty())
+                .unwrap_or_default();
         }
         if let Some(at) = at {
             if f.smtp_command.is_empty() && lower[..at].trim_end_matches(['<', ' ']).ends_with("rcpt to:") {
@@ -826,8 +862,29 @@ fn stretch<'b>(blk: &'b str, at: usize, starts: &[Option<usize>]) -> &'b str {
     }
     if let Some(p) = blk[at..end].find("\n\n\n") {
         end = at + p;
+    } else if end == next && next < blk.len() {
+        end = entry_start(blk, at, end);
     }
     &blk[at..end]
+}
+
+/// Where the entry that begins at `end` (the next recipient's mention) starts: at its line's
+/// start (a transcript's ">>> RCPT To:<" is the next one's), or at the line above
+/// it when that line names nobody and ends in a colon (Sendmail's "... while talking to
+/// mx.example.org.:" above its ">>> RCPT To:<b@y>"), so the stretch before it does not take
+/// that host.
+fn entry_start(blk: &str, at: usize, end: usize) -> usize {
+    let line = blk[..end].rfind('\n').map_or(0, |n| n + 1);
+    if line <= at {
+        return end;
+    }
+    let above = blk[..line - 1].rfind('\n').map_or(0, |n| n + 1);
+    let head = blk[above..line].trim_end();
+    if above > at && head.ends_with(':') && !head.contains('@') {
+        above
+    } else {
+        line
+    }
 }
 
 /// Amazon SES notifications (JSON, often wrapped in an SNS envelope whose `Message` is the
