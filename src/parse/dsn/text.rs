@@ -196,6 +196,11 @@ fn unquote(text: &str) -> Option<String> {
     )
 }
 
+/// Where the line holding offset `p` of `text` starts.
+fn line_start(text: &str, p: usize) -> usize {
+    text[..p].rfind('\n').map_or(0, |n| n + 1)
+}
+
 /// Recipients of a block with the offset of their first mention, in order.
 fn recipients(block: &str, mail: &Mail) -> Vec<(usize, String)> {
     let not = |a: &str| a == mail.to || a == mail.from || a == mail.original.from;
@@ -375,7 +380,7 @@ pub fn read(mail: &Mail) -> Option<Vec<Found>> {
         }
         // A line that names the next recipient after words of its own ("SMTP Server <mx> rejected
         // recipient <b@y>") is that recipient's entry from its start.
-        let line_start = |p: usize| blk[..p].rfind('\n').map_or(0, |n| n + 1);
+        let line_start = |p: usize| line_start(blk, p);
         if at < blk.len() && end < blk.len() && line_start(end) > at {
             end = entry_start(blk, at, line_start(end));
             seg = &blk[at..end];
@@ -469,7 +474,7 @@ fn lead_entry<'b>(blk: &'b str, at: usize, len: usize, seg: &str, count: usize) 
     if count < 2 || at >= blk.len() {
         return None;
     }
-    let from = blk[..at].rfind('\n').map_or(0, |n| n + 1);
+    let from = line_start(blk, at);
     let line_end = blk[at..].find('\n').map_or(blk.len(), |n| at + n);
     let lead = blk[from..at].trim_end_matches(['<', ' ', '\t', '"']);
     let after_addr = blk.get(at + len..line_end)?;
@@ -646,7 +651,7 @@ fn from_the_answer(rest: &str) -> &str {
     match code {
         // Squeezing only shortens, so an answer in the first 400 bytes stays in any case.
         Some(at) if at > 400 => {
-            let line = rest[..at].rfind('\n').map_or(0, |n| n + 1);
+            let line = line_start(rest, at);
             &rest[line..]
         }
         _ => rest,
@@ -771,7 +776,7 @@ pub fn complete(found: &mut [Found], mail: &Mail) {
     let fam = family(mail);
     let blk = block(&mail.text, fam);
     let lower = blk.to_ascii_lowercase();
-    // Where each recipient's address first stands in the block (found once, used twice).
+    // Where each recipient's address first stands in the block.
     let starts: Vec<Option<usize>> = found
         .iter()
         .map(|f| if f.recipient.is_empty() { None } else { lower.find(&f.recipient) })
@@ -786,16 +791,16 @@ pub fn complete(found: &mut [Found], mail: &Mail) {
         .map(|(f, at)| (at.unwrap_or(blk.len()), f.recipient.clone()))
         .collect();
     let all_mentions = if single { Vec::new() } else { mentions(blk, &rcpts) };
-    let others: Vec<Vec<Option<usize>>> = (0..found.len())
-        .map(|k| all_mentions.iter().filter(|m| m.1 != k).map(|m| Some(m.0)).collect())
-        .collect();
     for (k, (f, at)) in found.iter_mut().zip(starts.iter().copied()).enumerate() {
         // Where to read this recipient's codes, host and command: its stretch, then (for a
         // report's one recipient) the whole notice. A notice that does not name the one
         // recipient (it names the address an alias led to) is still about it, as a whole.
         let (seg, whole) = match at {
-            Some(at) if !single => (stretch(blk, at, &others[k]), None),
-            Some(at) => (stretch(blk, at, &starts), Some(blk)),
+            Some(at) if !single => {
+                let next = all_mentions.iter().filter(|m| m.1 != k && m.0 > at).map(|m| m.0).min();
+                (stretch(blk, at, next), None)
+            }
+            Some(at) => (stretch(blk, at, None), Some(blk)),
             None if single => (blk, None),
             None => continue,
         };
@@ -839,7 +844,7 @@ pub fn complete(found: &mut [Found], mail: &Mail) {
         if f.smtp_command.is_empty() {
             // Named again further on: a transcript's ">>> RCPT To:<b@y>" and the answer to it.
             f.smtp_command = later_entries(&all_mentions, k, blk.len())
-                .map(|(a, e)| diag::command(&blk[blk[..a].rfind('\n').map_or(0, |n| n + 1)..e]))
+                .map(|(a, e)| diag::command(&blk[line_start(blk, a)..e]))
                 .find(|c| !c.is_empty())
                 .unwrap_or_default();
         }
@@ -852,10 +857,10 @@ pub fn complete(found: &mut [Found], mail: &Mail) {
     }
 }
 
-/// A recipient's stretch of the block: from its address to the next recipient's, the next
-/// blank line pair or 1200 bytes.
-fn stretch<'b>(blk: &'b str, at: usize, starts: &[Option<usize>]) -> &'b str {
-    let next = starts.iter().flatten().copied().filter(|&p| p > at).min().unwrap_or(blk.len());
+/// A recipient's stretch of the block: from its address to `next` (where another recipient is
+/// named; that entry's head line stays out), the next blank line pair or 1200 bytes.
+fn stretch(blk: &str, at: usize, next: Option<usize>) -> &str {
+    let next = next.unwrap_or(blk.len());
     let mut end = (at + 1200).min(next);
     while !blk.is_char_boundary(end) {
         end -= 1;
@@ -874,11 +879,11 @@ fn stretch<'b>(blk: &'b str, at: usize, starts: &[Option<usize>]) -> &'b str {
 /// mx.example.org.:" above its ">>> RCPT To:<b@y>"), so the stretch before it does not take
 /// that host.
 fn entry_start(blk: &str, at: usize, end: usize) -> usize {
-    let line = blk[..end].rfind('\n').map_or(0, |n| n + 1);
+    let line = line_start(blk, end);
     if line <= at {
         return end;
     }
-    let above = blk[..line - 1].rfind('\n').map_or(0, |n| n + 1);
+    let above = line_start(blk, line - 1);
     let head = blk[above..line].trim_end();
     if above > at && head.ends_with(':') && !head.contains('@') {
         above
