@@ -994,3 +994,22 @@ fn sendmail_sessions_are_each_recipients_own() {
         );
     }
 }
+
+/// Postfix's notice to the postmaster that its SMTP server refused a client is our server's
+/// inbound refusal: the record says so, and its sender is the one the client gave, not the
+/// postmaster the notice went to.
+#[test]
+fn a_postfix_smtpd_notice_is_an_inbound_refusal() {
+    let r = one("dsn/postfix-smtpd-notice.eml");
+    check(
+        &r,
+        &[
+            ("recipient", "former.staff@example.org"),
+            ("direction", "inbound"),
+            ("sender", "newsletter@example.net"),
+            ("status", "5.1.1"),
+            ("smtp_command", "RCPT"),
+        ],
+    );
+    assert!(scan("dsn/postfix-smtpd-notice.eml", &["--direction", "outbound"]).is_empty());
+}

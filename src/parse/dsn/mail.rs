@@ -258,12 +258,27 @@ impl Mail {
 
     /// Message-ID and sender of the original.
     pub fn extra(&self) -> super::Extra {
+        // Postfix's notice to the postmaster that its SMTP server refused a client ("Postfix
+        // SMTP server: errors from client[ip]"): an inbound refusal, whose sender is the one the
+        // client gave in the transcript ("In:  MAIL FROM:<a@b>").
+        let inbound = self.subject.contains("SMTP server: errors from");
+        let client_sender = || {
+            self.text.lines().find_map(|l| {
+                let p = super::diag::transcript_payload(l.trim())?;
+                p.get(..10)
+                    .is_some_and(|h| h.eq_ignore_ascii_case("mail from:"))
+                    .then(|| super::diag::addresses(p).next().map(|(_, a)| a))?
+            })
+        };
         let sender = if !self.original.from.is_empty() {
             self.original.from.clone()
+        } else if let Some(s) = inbound.then(client_sender).flatten() {
+            s
         } else {
             self.to.clone()
         };
         super::Extra {
+            inbound,
             message_id: self
                 .original
                 .message_id

@@ -244,6 +244,8 @@ fn refine_status(f: &mut Found) {
 /// Fields of the message around the recipients.
 #[derive(Clone, Debug, Default)]
 pub struct Extra {
+    /// A refusal of our own server's, told to the postmaster, not a bounce of mail sent out.
+    pub inbound: bool,
     pub message_id: String,
     pub sender: String,
     /// The reason the bounce's family implies when its text names none (Google Groups: the
@@ -261,7 +263,8 @@ pub enum Outcome {
 
 fn to_record(f: Found, extra: &Extra, source: &Arc<str>, line: u64) -> Record {
     let action = f.action.unwrap_or(Action::Failed);
-    let mut r = Record::new(Format::Dsn, Direction::Outbound, action, source.clone(), line);
+    let direction = if extra.inbound { Direction::Inbound } else { Direction::Outbound };
+    let mut r = Record::new(Format::Dsn, direction, action, source.clone(), line);
     r.timestamp = f.when.map(|t| t.to_rfc3339()).unwrap_or_default();
     r.message_id = extra.message_id.clone();
     r.sender = extra.sender.clone();
