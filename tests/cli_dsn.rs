@@ -972,6 +972,8 @@ fn sendmail_sessions_are_each_recipients_own() {
             ("remote_host", "mx.example.org"),
             ("smtp_command", "RCPT"),
             ("status", "5.2.2"),
+            // Its answer, up to the next part of the notice (the transcript's rule line).
+            ("diagnostic", "(reason: 552 5.2.2 <hana@example.org>... Mailbox full)"),
         ],
     );
     check(

@@ -608,7 +608,7 @@ fn fill(f: &mut Found, seg: &str, blk: &str, own_entry: Option<&str>, bare_list:
         }
     }
     if f.diagnostic.is_empty() {
-        let d = diag::squeeze(from_the_answer(rest), 600);
+        let d = diag::squeeze(up_to_rule(from_the_answer(rest)), 600);
         f.diagnostic = if d.len() < 12 || std::ptr::eq(code_src, blk) {
             diag::squeeze(blk, 600)
         } else {
@@ -656,6 +656,20 @@ fn from_the_answer(rest: &str) -> &str {
         }
         _ => rest,
     }
+}
+
+/// A recipient's text up to the next section rule after its own answer ("   ----- Transcript of
+/// session follows -----", "=====..."): what follows is another part of the notice.
+fn up_to_rule(t: &str) -> &str {
+    let mut at = 0;
+    for line in t.split_inclusive('\n') {
+        let l = line.trim_start();
+        if at > 0 && (l.starts_with("---") || l.starts_with("===")) && says_failure(&t[..at]) {
+            return &t[..at];
+        }
+        at += line.len();
+    }
+    t
 }
 
 /// One case-blind pattern for a list of phrases, each space of a phrase matching any run of
@@ -807,7 +821,7 @@ pub fn complete(found: &mut [Found], mail: &Mail) {
         if at.is_some() && f.diagnostic.is_empty() {
             let rest = seg.get(f.recipient.len()..).unwrap_or("").trim_start_matches(['>', ':', ' ']);
             if diag::reply_code(rest).is_some() || diag::status(rest).is_some() {
-                f.diagnostic = diag::squeeze(rest, 600);
+                f.diagnostic = diag::squeeze(up_to_rule(rest), 600);
             } else {
                 // No code: the words up to the end of the paragraph ("mailbox is full: retry
                 // timeout exceeded").
