@@ -416,13 +416,15 @@ pub fn squeeze(text: &str, max: usize) -> String {
 
 /// Exchange lists each delivery attempt on a dated line ("3/09/2016 8:05:56 PM - Remote Server
 /// at mx.example.net (192.0.2.10) returned '550 4.4.7 QUEUE.Expired; message expired'"): with
-/// several, the last one is the answer, up to its line's end (the whole rest of a squeezed text).
+/// several, the last one is the answer, up to its paragraph's end (a notice's line width may
+/// wrap it; the whole rest of a squeezed text).
 pub fn last_attempt(text: &str) -> Option<&str> {
     let lower = text.to_ascii_lowercase();
-    let mut attempts = lower.match_indices(" - remote server at ").map(|(at, _)| at);
+    let mut attempts = lower.match_indices(" - remote server at").map(|(at, _)| at);
     attempts.next()?;
     let last = attempts.last()?;
-    text[last..].lines().next()
+    let rest = &text[last..];
+    Some(rest.find("\n\n").map_or(rest, |e| &rest[..e]))
 }
 
 #[cfg(test)]

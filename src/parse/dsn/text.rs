@@ -214,10 +214,11 @@ fn recipients(block: &str, mail: &Mail) -> Vec<(usize, String)> {
     // server's answer still names it ("after RCPT TO:<x@y>"), is not another.
     let undisclosed = block.lines().any(|l| l.trim().eq_ignore_ascii_case("an undisclosed address"));
     let mut prev = "";
+    // Addresses written out as what a failed one was taken for ("a@x <b@x>: malformed ...").
+    let mut taken_for: Vec<String> = Vec::new();
     for line in block.split_inclusive('\n') {
         let trimmed = line.trim();
         let after_undisclosed = std::mem::replace(&mut prev, trimmed).eq_ignore_ascii_case("an undisclosed address");
-        let mut taken_for: Vec<String> = Vec::new();
         // In a session transcript, what was sent: " In:  MAIL FROM:<a@b>", ">>> MAIL FROM:<a@b>".
         // Worked out only for a line with an address in it.
         let above = label_above;
