@@ -1015,3 +1015,25 @@ fn a_postfix_smtpd_notice_is_an_inbound_refusal() {
     );
     assert!(scan("dsn/postfix-smtpd-notice.eml", &["--direction", "outbound"]).is_empty());
 }
+
+/// Returned header fields written with a blank in front (an HTML notice's `<br>` before a line
+/// end, a quoted original) are still read: GroupWise's user ID resolves to its address in the
+/// HTML copy (tests/perturb.py) as in the plain one.
+#[test]
+fn returned_headers_after_a_blank_still_name_the_original() {
+    let dir = tempfile::tempdir().unwrap();
+    let (src, html) = (dir.path().join("plain"), dir.path().join("html"));
+    std::fs::create_dir(&src).unwrap();
+    std::fs::copy(fixture("dsn/groupwise.eml"), src.join("groupwise.eml")).unwrap();
+    let out = common::output(
+        std::process::Command::new("python3")
+            .arg(common::root().join("tests/perturb.py"))
+            .arg("html")
+            .arg(&src)
+            .arg(&html),
+    );
+    assert!(out.status.success(), "perturb.py: {}", common::stderr(&out));
+    let recs = scan(html.join("groupwise.eml").to_str().unwrap(), &[]);
+    let who: Vec<&str> = recs.iter().map(|r| r["recipient"].as_str().unwrap()).collect();
+    assert_eq!(who, ["piet@example.org", "kees@example.org"]);
+}

@@ -401,6 +401,8 @@ pub fn original_from_text(text: &str) -> Original {
     let mut o = Original::default();
     let mut seen_header = false;
     for l in text.lines() {
+        // (An HTML notice's `<br>` then a line end leaves a blank before the next field.)
+        let l = l.trim_start();
         let lower = l.to_ascii_lowercase();
         if lower.starts_with("received:")
             || lower.starts_with("return-path:")
