@@ -201,10 +201,15 @@ fn line_start(text: &str, p: usize) -> usize {
     text[..p].rfind('\n').map_or(0, |n| n + 1)
 }
 
+/// Where the line holding offset `p` of `text` ends (at its `\n`, or the text's end).
+fn line_end(text: &str, p: usize) -> usize {
+    text[p..].find('\n').map_or(text.len(), |n| p + n)
+}
+
 /// Recipients of a block with the offset of their first mention, in order.
 fn recipients(block: &str, mail: &Mail) -> Vec<(usize, String)> {
     let not = |a: &str| a == mail.to || a == mail.from || a == mail.original.from;
-    let mut line_start = 0;
+    let mut line_at = 0;
     let mut strong: Vec<(usize, String)> = Vec::new();
     let mut weak: Vec<(usize, String)> = Vec::new();
     // A label alone on its line ("From:") names what the next line holds.
@@ -238,7 +243,7 @@ fn recipients(block: &str, mail: &Mail) -> Vec<(usize, String)> {
             // Exim ("generated from") and Postfix ("expanded from", perhaps at the end of the
             // line before) name the alias an address came from: not a recipient of its own.
             let lead = line[..off].trim_end_matches([' ', '\t', '<']);
-            let lead = if lead.is_empty() { block[..line_start].trim_end() } else { lead };
+            let lead = if lead.is_empty() { block[..line_at].trim_end() } else { lead };
             if (ends_ci(lead, "generated from") && !after_undisclosed) || ends_ci(lead, "expanded from") {
                 continue;
             }
@@ -260,10 +265,10 @@ fn recipients(block: &str, mail: &Mail) -> Vec<(usize, String)> {
             }
             let list = if to_line || not(&a) { &mut weak } else { &mut strong };
             if !list.iter().any(|(_, x)| *x == a) {
-                list.push((line_start + off, a));
+                list.push((line_at + off, a));
             }
         }
-        line_start += line.len();
+        line_at += line.len();
     }
     if strong.is_empty() {
         weak.truncate(1);
@@ -421,9 +426,8 @@ pub fn read(mail: &Mail) -> Option<Vec<Found>> {
         // Answers above their addresses: the lines from the previous recipient's line down to
         // this one's.
         if answer_above && at < blk.len() {
-            let line_end = |p: usize| blk[p..].find('\n').map_or(blk.len(), |n| p + n);
-            let from = i.checked_sub(1).map_or(0, |p| line_end(rcpts[p].0.min(at)));
-            seg = &blk[from..line_end(at)];
+            let from = i.checked_sub(1).map_or(0, |p| line_end(blk, rcpts[p].0.min(at)));
+            seg = &blk[from..line_end(blk, at)];
             own_entry = true;
         }
         // Beside its own entry: the text above all entries, and the lines that name it again
@@ -443,7 +447,7 @@ pub fn read(mail: &Mail) -> Option<Vec<Found>> {
                 }
                 if let Some(head) = blk[..from].rfind("while talking to").filter(|&h| h > at) {
                     t.push('\n');
-                    t.push_str(&blk[line_start(head)..blk[head..].find('\n').map_or(blk.len(), |n| head + n)]);
+                    t.push_str(&blk[line_start(head)..line_end(blk, head)]);
                 }
                 t.push('\n');
                 t.push_str(&blk[from..e]);
@@ -476,7 +480,7 @@ fn lead_entry<'b>(blk: &'b str, at: usize, len: usize, seg: &str, count: usize) 
         return None;
     }
     let from = line_start(blk, at);
-    let line_end = blk[at..].find('\n').map_or(blk.len(), |n| at + n);
+    let line_end = line_end(blk, at);
     let lead = blk[from..at].trim_end_matches(['<', ' ', '\t', '"']);
     let after_addr = blk.get(at + len..line_end)?;
     let below = seg.get(line_end - at..).unwrap_or("");
@@ -800,19 +804,23 @@ pub fn complete(found: &mut [Found], mail: &Mail) {
     // With several recipients, every place each is named: a stretch ends where another one is
     // named, and one named again further on (a session transcript after the list) may hold its
     // command there.
-    let rcpts: Vec<(usize, String)> = found
-        .iter()
-        .zip(&starts)
-        .map(|(f, at)| (at.unwrap_or(blk.len()), f.recipient.clone()))
-        .collect();
-    let all_mentions = if single { Vec::new() } else { mentions(blk, &rcpts) };
+    let all_mentions = if single {
+        Vec::new()
+    } else {
+        let rcpts: Vec<(usize, String)> = found
+            .iter()
+            .zip(&starts)
+            .map(|(f, at)| (at.unwrap_or(blk.len()), f.recipient.clone()))
+            .collect();
+        mentions(blk, &rcpts)
+    };
     for (k, (f, at)) in found.iter_mut().zip(starts.iter().copied()).enumerate() {
         // Where to read this recipient's codes, host and command: its stretch, then (for a
         // report's one recipient) the whole notice. A notice that does not name the one
         // recipient (it names the address an alias led to) is still about it, as a whole.
         let (seg, whole) = match at {
             Some(at) if !single => {
-                let next = all_mentions.iter().filter(|m| m.1 != k && m.0 > at).map(|m| m.0).min();
+                let next = all_mentions.iter().find(|m| m.1 != k && m.0 > at).map(|m| m.0);
                 (stretch(blk, at, next), None)
             }
             Some(at) => (stretch(blk, at, None), Some(blk)),
