@@ -8,6 +8,7 @@
 //! codes, host and command out of a diagnostic text for both.
 
 pub mod diag;
+mod entry;
 pub mod families;
 pub mod mail;
 pub mod rfc3464;

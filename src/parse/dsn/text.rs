@@ -7,6 +7,7 @@
 //! [`FAMILIES`], in [`super::families`].
 
 use super::diag;
+use super::entry::{fill, later_entries, mentions, stretch, up_to_rule, Block};
 use super::families::{Family, END, FAMILIES};
 use super::mail::Mail;
 use super::Found;
@@ -34,20 +35,20 @@ fn starts_headers(line: &str) -> bool {
 }
 
 /// `text` starts with `prefix` (lower-case), ignoring ASCII case; no copy made.
-fn starts_ci(text: &str, prefix: &str) -> bool {
+pub(super) fn starts_ci(text: &str, prefix: &str) -> bool {
     text.as_bytes()
         .get(..prefix.len())
         .is_some_and(|h| h.eq_ignore_ascii_case(prefix.as_bytes()))
 }
 
 /// `text` ends with `suffix` (lower-case), ignoring ASCII case.
-fn ends_ci(text: &str, suffix: &str) -> bool {
+pub(super) fn ends_ci(text: &str, suffix: &str) -> bool {
     text.len() >= suffix.len() && text.as_bytes()[text.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
 }
 
 /// `before` (the text up to an address) without Exchange's address type glued on at its end
 /// (`SMTP=` of "SMTP=kim@example.net"), in any case.
-fn without_address_type(before: &str) -> &str {
+pub(super) fn without_address_type(before: &str) -> &str {
     match before.len().checked_sub(5) {
         Some(at) if before.get(at..).is_some_and(|t| t.eq_ignore_ascii_case("smtp=")) => &before[..at],
         _ => before,
@@ -197,12 +198,12 @@ fn unquote(text: &str) -> Option<String> {
 }
 
 /// Where the line holding offset `p` of `text` starts.
-fn line_start(text: &str, p: usize) -> usize {
+pub(super) fn line_start(text: &str, p: usize) -> usize {
     text[..p].rfind('\n').map_or(0, |n| n + 1)
 }
 
 /// Where the line holding offset `p` of `text` ends (at its `\n`, or the text's end).
-fn line_end(text: &str, p: usize) -> usize {
+pub(super) fn line_end(text: &str, p: usize) -> usize {
     text[p..].find('\n').map_or(text.len(), |n| p + n)
 }
 
@@ -349,112 +350,17 @@ pub fn read(mail: &Mail) -> Option<Vec<Found>> {
     // block ("could not be delivered for more than 4 hours", "was rejected") is no failure.
     let notice = &text[..(blk.as_ptr() as usize - text.as_ptr() as usize) + blk.len()];
     let warning = action != Action::Expired && (WARNING.is_match(notice) || WARNING_SUBJECT.is_match(&mail.subject));
-    // What the block says before its first recipient: said of every recipient.
-    // (Nothing where each answer stands above its recipient: that text is the first one's own.)
-    let answer_above = fam.is_some_and(|f| f.answer_above);
-    let first = if answer_above {
-        0
-    } else {
-        rcpts.iter().map(|r| r.0).min().unwrap_or(0)
-    };
-    let shared = &blk[..first.min(blk.len())];
-    let mut out = Vec::with_capacity(rcpts.len());
-    // With several recipients, every place each is named: a stretch ends where another one is
-    // named next, and one named again further on (the notice lists everyone, then a part for
-    // administrators gives each one's server answer) may have its answer there.
-    let all_mentions = if rcpts.len() > 1 { mentions(blk, &rcpts) } else { Vec::new() };
-    // Recipients listed one per line with nothing else said, the last one's stretch running on
-    // over what follows the list: words after a blank line are not the last one's own.
-    let bare_list = rcpts.len() > 1
-        && rcpts.windows(2).all(|w| {
-            blk.get(w[0].0..w[1].0)
-                .is_some_and(|t| t.len() <= w[0].1.len() + 8 && !t.contains("\n\n"))
-        });
-    for (i, (at, rcpt)) in rcpts.iter().enumerate() {
-        let next_other = all_mentions.iter().find(|m| m.0 > *at && m.1 != i).map(|m| m.0);
-        let end = next_other.or_else(|| rcpts.get(i + 1).map(|n| n.0)).unwrap_or(blk.len());
-        let mut seg = if *at >= blk.len() {
-            blk
-        } else {
-            blk.get(*at..end.max(*at)).unwrap_or("")
-        };
-        let (mut at, mut end) = (*at, end);
-        if rcpts.len() > 1 && !says_failure(seg) {
-            if let Some((a, e)) = later_entries(&all_mentions, i, blk.len()).find(|&(a, e)| says_failure(&blk[a..e])) {
-                (at, end, seg) = (a, e, &blk[a..e]);
-            }
-        }
-        // A line that names the next recipient after words of its own ("SMTP Server <mx> rejected
-        // recipient <b@y>") is that recipient's entry from its start.
-        let line_start = |p: usize| line_start(blk, p);
-        if at < blk.len() && end < blk.len() && line_start(end) > at {
-            end = entry_start(blk, at, line_start(end));
-            seg = &blk[at..end];
-        }
+    let blk = Block::new(blk, rcpts, fam.is_some_and(|f| f.answer_above));
+    let mut out = Vec::with_capacity(blk.rcpts.len());
+    for (i, (_, rcpt)) in blk.rcpts.iter().enumerate() {
+        let entry = blk.entry(i);
         let mut f = Found {
             recipient: rcpt.clone(),
             action: Some(action),
             ..Found::default()
         };
-        if at < blk.len() {
-            // The same: the words before the address on its line may name the host that refused it.
-            let lead = blk[line_start(at)..at].trim();
-            if lead.len() > 8 && !lead.contains('@') {
-                (f.remote_host, f.remote_ip) = diag::remote_host_exact(lead);
-            }
-        }
-        // Several recipients, each opening a line of its own: each stretch is that recipient's
-        // own entry ("<a@x>: why"). One named mid-line ("expanded from <b@y>") is not.
-        // A label before it on its line ("Could not be delivered to: <a@x>", "Recipient address:
-        // a@x") still opens the entry.
-        let opens_line = |at: usize| {
-            let before = blk[..at.min(blk.len())].trim_end_matches(['<', ' ', '\t', '"']);
-            let before = without_address_type(before);
-            let label = before[line_start(before.len())..].trim_start().to_ascii_lowercase();
-            label.is_empty()
-                || (label.len() < 40 && (label.ends_with("delivered to:") || label.ends_with("recipient address:")))
-                // What the failed address was taken for (Exim's "a@x <b@x>: malformed address").
-                || (label.contains('@') && !label.contains(char::is_whitespace))
-        };
-        let mut own_entry = rcpts.len() > 1 && opens_line(at) && (end >= blk.len() || opens_line(end));
-        // An entry written as "why: address" (IMail's "Unknown user: a@x", one line per
-        // recipient): the line up to its address is its answer, nothing after it is its own.
-        if let Some(line) = lead_entry(blk, at, rcpt.len(), seg, rcpts.len()) {
-            seg = line;
-            own_entry = true;
-        }
-        // Answers above their addresses: the lines from the previous recipient's line down to
-        // this one's.
-        if answer_above && at < blk.len() {
-            let from = i.checked_sub(1).map_or(0, |p| line_end(blk, rcpts[p].0.min(at)));
-            seg = &blk[from..line_end(blk, at)];
-            own_entry = true;
-        }
-        // Beside its own entry: the text above all entries, and the lines that name it again
-        // further on (a transcript's ">>> RCPT To:<b@y>" and the answer after it).
-        let around = own_entry.then(|| {
-            let mut t = shared.to_string();
-            for (a, e) in later_entries(&all_mentions, i, blk.len()).filter(|&(a, _)| a != at) {
-                // From the line above when it names nobody (Sendmail's "... while talking to
-                // mx.example.net.:" above its ">>> RCPT To:<b@y>"); in a session that went on
-                // from another recipient, with the session's head line.
-                let from = line_start(a);
-                let above = line_start(from.saturating_sub(1));
-                if from > 0 && !blk[above..from].contains('@') {
-                    t.push('\n');
-                    t.push_str(&blk[above..e]);
-                    continue;
-                }
-                if let Some(head) = blk[..from].rfind("while talking to").filter(|&h| h > at) {
-                    t.push('\n');
-                    t.push_str(&blk[line_start(head)..line_end(blk, head)]);
-                }
-                t.push('\n');
-                t.push_str(&blk[from..e]);
-            }
-            t
-        });
-        fill(&mut f, seg, blk, around.as_deref(), bare_list);
+        fill(&mut f, &entry, &blk);
+        let seg = entry.text;
         if let Some(orig) = seg.lines().find_map(|l| {
             let l = l.trim();
             (starts_ci(l, "original address:") || starts_ci(l, "original-recipient:"))
@@ -471,210 +377,6 @@ pub fn read(mail: &Mail) -> Option<Vec<Found>> {
         out.push(f);
     }
     Some(out)
-}
-
-/// The line of an entry written as "why: address" with nothing after the address and no
-/// words of its own below it, when several recipients are listed so.
-fn lead_entry<'b>(blk: &'b str, at: usize, len: usize, seg: &str, count: usize) -> Option<&'b str> {
-    if count < 2 || at >= blk.len() {
-        return None;
-    }
-    let from = line_start(blk, at);
-    let line_end = line_end(blk, at);
-    let lead = blk[from..at].trim_end_matches(['<', ' ', '\t', '"']);
-    let after_addr = blk.get(at + len..line_end)?;
-    let below = seg.get(line_end - at..).unwrap_or("");
-    let is_label = lead.trim().len() >= 8 && lead.ends_with(':') && !lead.contains('@');
-    let nothing_after = !after_addr.bytes().any(|b| b.is_ascii_alphanumeric());
-    (is_label && nothing_after && diag::squeeze(below, 600).len() < 12).then(|| &blk[from..line_end])
-}
-
-/// A text with a failure's reply code or status code. A 2xx ("Size (in bytes): 222") is no
-/// answer to a failure.
-fn says_failure(t: &str) -> bool {
-    diag::reply_code(t).is_some_and(|c| !c.1.starts_with('2')) || diag::status(t).is_some_and(|s| !s.1.starts_with('2'))
-}
-
-/// Every place the block names each recipient, in order: (offset, index into `rcpts`). A
-/// name inside a longer address (`ann@example.org` in `joann@example.org.uk`) is not one.
-fn mentions(blk: &str, rcpts: &[(usize, String)]) -> Vec<(usize, usize)> {
-    let lower = blk.to_ascii_lowercase();
-    let b = lower.as_bytes();
-    let mut all = Vec::new();
-    for (k, (at, r)) in rcpts.iter().enumerate() {
-        if *at < blk.len() {
-            all.push((*at, k));
-        }
-        if r.is_empty() {
-            continue;
-        }
-        for (p, _) in lower.match_indices(r.as_str()) {
-            let before = p.checked_sub(1).map(|q| b[q]);
-            let after = b.get(p + r.len()..).unwrap_or(b"");
-            let glued_before = before.is_some_and(diag::is_local_char);
-            let glued_after = matches!(after, [c, ..] if c.is_ascii_alphanumeric() || *c == b'-')
-                || matches!(after, [b'.', c, ..] if c.is_ascii_alphanumeric());
-            if p > *at && !glued_before && !glued_after {
-                all.push((p, k));
-            }
-        }
-    }
-    all.sort_unstable();
-    all.dedup();
-    all
-}
-
-/// The later entries of recipient `k`: each place it is named right after another recipient
-/// was, up to where another one is named next (or the block's end).
-fn later_entries(mentions: &[(usize, usize)], k: usize, len: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
-    let first = mentions.iter().position(|m| m.1 == k).unwrap_or(mentions.len());
-    (first + 1..mentions.len())
-        .filter(move |&j| mentions[j].1 == k && mentions[j - 1].1 != k)
-        .map(move |j| {
-            let end = mentions[j..].iter().find(|m| m.1 != k).map_or(len, |m| m.0);
-            (mentions[j].0, end)
-        })
-}
-
-/// Fill codes, host, command and diagnostic of a recipient from its stretch of text, falling
-/// back to the whole block for what the stretch does not say. Where the stretch is the
-/// recipient's own entry among several (`own_entry`: what the block says before its first
-/// recipient, and where it names this one again) and has words of its own after the address,
-/// what it says is the stretch's alone, with only that text beside it: the rest of the block is
-/// other recipients' entries,
-/// whose hosts, commands and "too long in the queue" are not this one's.
-fn fill(f: &mut Found, seg: &str, blk: &str, own_entry: Option<&str>, bare_list: bool) {
-    let rest = if starts_ci(seg, &f.recipient) {
-        &seg[f.recipient.len()..]
-    } else if std::ptr::eq(seg, blk) || ends_ci(seg.trim_end_matches(['>', '"', ' ', '\t', '.', ',', ';', '\r']), &f.recipient) {
-        // The whole block, or an entry whose answer comes before the address.
-        seg
-    } else {
-        // Named otherwise than by its address (a user ID): the words after that name.
-        seg.find(|c: char| c.is_whitespace() || c == '(' || c == ':')
-            .map_or("", |n| &seg[n..])
-    };
-    // The stretch ends where the next recipient's address begins: its `<` is not ours.
-    let rest = rest
-        .trim_start_matches(['>', ':', ' ', '"', '\'', ']', ')', '.', ',', ';'])
-        .trim_end_matches(|c: char| c == '<' || c.is_whitespace());
-    // Words of its own after the address; in a bare list, only on the lines right below it
-    // (the last entry's stretch runs on over whatever follows the list).
-    let own_text = |t: &'_ str| -> usize {
-        let mut at = 0;
-        for (n, line) in t.split_inclusive('\n').enumerate() {
-            if bare_list && n > 0 && line.trim().is_empty() {
-                break;
-            }
-            at += line.len();
-        }
-        diag::squeeze(&t[..at], 600).len()
-    };
-    let shared = own_entry.filter(|_| !std::ptr::eq(seg, blk) && own_text(rest) >= 12);
-    let own_words = shared.is_some();
-    let code_src = if says_failure(seg) || own_words { seg } else { blk };
-    let answer = diag::last_attempt(code_src).unwrap_or(code_src);
-    if f.reply_code.is_empty() {
-        f.reply_code = diag::reply_code(answer).map(|c| c.1).unwrap_or_default();
-    }
-    if f.status.is_empty() {
-        f.status = diag::status(answer).map(|c| c.1).unwrap_or_default();
-    }
-    if f.remote_host.is_empty() && f.remote_ip.is_empty() {
-        let (h, ip) = diag::remote_host_exact(seg);
-        let (h, ip) = if h.is_empty() && ip.is_empty() {
-            match shared {
-                // The stretch as written was looked at: now unwrapped, then the shared text.
-                Some(shared) => match diag::remote_host(seg) {
-                    (h, ip) if h.is_empty() && ip.is_empty() => match diag::remote_host(shared) {
-                        // The server the notice names once for all ("Generating server: x").
-                        (h, ip) if h.is_empty() && ip.is_empty() => (diag::notice_host(blk).unwrap_or_default(), ip),
-                        found => found,
-                    },
-                    found => found,
-                },
-                None => diag::remote_host(blk),
-            }
-        } else {
-            (h, ip)
-        };
-        f.remote_host = h;
-        f.remote_ip = ip;
-    }
-    if f.smtp_command.is_empty() {
-        f.smtp_command = diag::command_exact(seg);
-        if f.smtp_command.is_empty() {
-            f.smtp_command = match shared {
-                Some(shared) => Some(diag::command(seg))
-                    .filter(|c| !c.is_empty())
-                    .unwrap_or_else(|| diag::command(shared)),
-                None => diag::command(blk),
-            };
-        }
-    }
-    if f.diagnostic.is_empty() {
-        let d = diag::squeeze(up_to_rule(from_the_answer(rest)), 600);
-        f.diagnostic = if d.len() < 12 || std::ptr::eq(code_src, blk) {
-            diag::squeeze(blk, 600)
-        } else {
-            d
-        };
-    }
-    if let Some(shared) = shared {
-        // Its own entry says whether it failed, was delayed or expired (with the shared text).
-        f.action = Some(action_of(&[shared, seg]));
-    }
-    let gave_up = match shared {
-        Some(shared) => is_expired(shared) || is_expired(seg),
-        None => is_expired(blk),
-    };
-    if f.action == Some(Action::Failed) && f.reply_code.starts_with('4') && f.status.starts_with('4') && gave_up {
-        f.action = Some(Action::Expired);
-    }
-}
-
-/// A stretch too long for the diagnostic (a whole session transcript) is cut so that the
-/// server's failing answer stays in it: from the line that holds it, when the cut would drop it.
-fn from_the_answer(rest: &str) -> &str {
-    if rest.len() <= 600 {
-        return rest;
-    }
-    // The answer: the first line with a failing code and words after it ("Reported error: 550
-    // 5.7.509 Access denied, ..."), not a bare "Status code: 550 5.7.509" above it; else the
-    // first failing code.
-    let mut line_at = 0;
-    let worded = rest.split_inclusive('\n').find_map(|line| {
-        let at = line_at;
-        line_at += line.len();
-        let (c, code) = diag::reply_code(line).filter(|c| !c.1.starts_with('2'))?;
-        let after = line[c + code.len()..].trim_start_matches([' ', '-']);
-        let after = diag::status(after).filter(|s| s.0 == 0).map_or(after, |s| &after[s.1.len()..]);
-        (after.split_whitespace().take(3).count() == 3).then_some(at + c)
-    });
-    let code = worded.or_else(|| diag::reply_code(rest).filter(|c| !c.1.starts_with('2')).map(|c| c.0));
-    let code = code.or_else(|| diag::status(rest).filter(|s| !s.1.starts_with('2')).map(|s| s.0));
-    match code {
-        // Squeezing only shortens, so an answer in the first 400 bytes stays in any case.
-        Some(at) if at > 400 => {
-            let line = line_start(rest, at);
-            &rest[line..]
-        }
-        _ => rest,
-    }
-}
-
-/// A recipient's text up to the next section rule after its own answer ("   ----- Transcript of
-/// session follows -----", "=====..."): what follows is another part of the notice.
-fn up_to_rule(t: &str) -> &str {
-    let mut at = 0;
-    for line in t.split_inclusive('\n') {
-        let l = line.trim_start();
-        if at > 0 && (l.starts_with("---") || l.starts_with("===")) && says_failure(&t[..at]) {
-            return &t[..at];
-        }
-        at += line.len();
-    }
-    t
 }
 
 /// One case-blind pattern for a list of phrases, each space of a phrase matching any run of
@@ -763,7 +465,7 @@ static FAILED: LazyLock<regex::Regex> = LazyLock::new(|| {
     ])
 });
 
-fn is_expired(text: &str) -> bool {
+pub(super) fn is_expired(text: &str) -> bool {
     GAVE_UP.is_match(text)
 }
 
@@ -773,7 +475,7 @@ fn block_action(blk: &str) -> Action {
 }
 
 /// failed, delayed or expired, from what some texts say together.
-fn action_of(texts: &[&str]) -> Action {
+pub(super) fn action_of(texts: &[&str]) -> Action {
     if texts.iter().any(|t| EXPIRED.is_match(t)) {
         Action::Expired
     } else if texts.iter().any(|t| DELAYED.is_match(t)) && !texts.iter().any(|t| FAILED.is_match(t)) {
@@ -877,41 +579,6 @@ pub fn complete(found: &mut [Found], mail: &Mail) {
                 f.smtp_command = "RCPT".into();
             }
         }
-    }
-}
-
-/// A recipient's stretch of the block: from its address to `next` (where another recipient is
-/// named; that entry's head line stays out), the next blank line pair or 1200 bytes.
-fn stretch(blk: &str, at: usize, next: Option<usize>) -> &str {
-    let next = next.unwrap_or(blk.len());
-    let mut end = (at + 1200).min(next);
-    while !blk.is_char_boundary(end) {
-        end -= 1;
-    }
-    if let Some(p) = blk[at..end].find("\n\n\n") {
-        end = at + p;
-    } else if end == next && next < blk.len() {
-        end = entry_start(blk, at, end);
-    }
-    &blk[at..end]
-}
-
-/// Where the entry that begins at `end` (the next recipient's mention) starts: at its line's
-/// start (a transcript's ">>> RCPT To:<" is the next one's), or at the line above
-/// it when that line names nobody and ends in a colon (Sendmail's "... while talking to
-/// mx.example.org.:" above its ">>> RCPT To:<b@y>"), so the stretch before it does not take
-/// that host.
-fn entry_start(blk: &str, at: usize, end: usize) -> usize {
-    let line = line_start(blk, end);
-    if line <= at {
-        return end;
-    }
-    let above = line_start(blk, line - 1);
-    let head = blk[above..line].trim_end();
-    if above > at && head.ends_with(':') && !head.contains('@') {
-        above
-    } else {
-        line
     }
 }
 

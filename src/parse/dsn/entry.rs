@@ -1,0 +1,398 @@
+//! One recipient's entry in a non-standard bounce's error block.
+//!
+//! The text reader ([`super::text`]) cuts out the block and finds the recipients; this module
+//! tells where each recipient's entry starts and ends (its stretch up to where another one is
+//! named, an answer written before or above the address, the place it is named again with a
+//! server answer), what the block says of every recipient, and reads codes, host, command and
+//! diagnostic from the entry ([`fill`]), falling back to the whole block for what it does not
+//! say.
+
+use super::diag;
+use super::text::{action_of, ends_ci, is_expired, line_end, line_start, starts_ci, without_address_type};
+use super::Found;
+use crate::record::Action;
+
+/// The error block with its recipients, in order, and what every entry is read against.
+pub(super) struct Block<'b> {
+    pub text: &'b str,
+    /// Each recipient with the offset of its first mention (the block's length: not named).
+    pub rcpts: Vec<(usize, String)>,
+    /// With several recipients, every place each is named: a stretch ends where another one is
+    /// named next, and one named again further on (the notice lists everyone, then a part for
+    /// administrators gives each one's server answer) may have its answer there.
+    mentions: Vec<(usize, usize)>,
+    /// What the block says before its first recipient: said of every recipient. (Nothing where
+    /// each answer stands above its recipient: that text is the first one's own.)
+    shared: &'b str,
+    /// Recipients listed one per line with nothing else said, the last one's stretch running on
+    /// over what follows the list: words after a blank line are not the last one's own.
+    bare_list: bool,
+    /// Each answer stands above its address (Lotus Notes).
+    answer_above: bool,
+}
+
+/// One recipient's entry.
+pub(super) struct Entry<'b> {
+    /// Where it starts in the block: the address, or where the recipient is named again with
+    /// its answer (the block's length when the text does not name it).
+    at: usize,
+    /// Its text: the stretch from the address, or the line or lines that hold its answer.
+    pub text: &'b str,
+    /// When this is the recipient's own entry among several: the text beside it that is also
+    /// said of it (what stands above all entries, and the lines that name it again further on).
+    around: Option<String>,
+}
+
+impl<'b> Block<'b> {
+    pub fn new(text: &'b str, rcpts: Vec<(usize, String)>, answer_above: bool) -> Self {
+        let first = if answer_above {
+            0
+        } else {
+            rcpts.iter().map(|r| r.0).min().unwrap_or(0)
+        };
+        let mentions = if rcpts.len() > 1 { mentions(text, &rcpts) } else { Vec::new() };
+        let bare_list = rcpts.len() > 1
+            && rcpts.windows(2).all(|w| {
+                text.get(w[0].0..w[1].0)
+                    .is_some_and(|t| t.len() <= w[0].1.len() + 8 && !t.contains("\n\n"))
+            });
+        Block {
+            text,
+            shared: &text[..first.min(text.len())],
+            rcpts,
+            mentions,
+            bare_list,
+            answer_above,
+        }
+    }
+
+    /// Recipient `i`'s entry.
+    pub fn entry(&self, i: usize) -> Entry<'b> {
+        let (blk, rcpts) = (self.text, &self.rcpts);
+        let several = rcpts.len() > 1;
+        let at = rcpts[i].0;
+        let next_other = self.mentions.iter().find(|m| m.0 > at && m.1 != i).map(|m| m.0);
+        let end = next_other.or_else(|| rcpts.get(i + 1).map(|n| n.0)).unwrap_or(blk.len());
+        let mut seg = if at >= blk.len() {
+            blk
+        } else {
+            blk.get(at..end.max(at)).unwrap_or("")
+        };
+        let (mut at, mut end) = (at, end);
+        if several && !says_failure(seg) {
+            if let Some((a, e)) = later_entries(&self.mentions, i, blk.len()).find(|&(a, e)| says_failure(&blk[a..e])) {
+                (at, end, seg) = (a, e, &blk[a..e]);
+            }
+        }
+        // A line that names the next recipient after words of its own ("SMTP Server <mx> rejected
+        // recipient <b@y>") is that recipient's entry from its start.
+        let line_start = |p: usize| line_start(blk, p);
+        if at < blk.len() && end < blk.len() && line_start(end) > at {
+            end = entry_start(blk, at, line_start(end));
+            seg = &blk[at..end];
+        }
+        // Several recipients, each opening a line of its own: each stretch is that recipient's
+        // own entry ("<a@x>: why"). One named mid-line ("expanded from <b@y>") is not.
+        // A label before it on its line ("Could not be delivered to: <a@x>", "Recipient address:
+        // a@x") still opens the entry.
+        let opens_line = |at: usize| {
+            let before = blk[..at.min(blk.len())].trim_end_matches(['<', ' ', '\t', '"']);
+            let before = without_address_type(before);
+            let label = before[line_start(before.len())..].trim_start().to_ascii_lowercase();
+            label.is_empty()
+                || (label.len() < 40 && (label.ends_with("delivered to:") || label.ends_with("recipient address:")))
+                // What the failed address was taken for (Exim's "a@x <b@x>: malformed address").
+                || (label.contains('@') && !label.contains(char::is_whitespace))
+        };
+        let mut own_entry = several && opens_line(at) && (end >= blk.len() || opens_line(end));
+        // An entry written as "why: address" (IMail's "Unknown user: a@x", one line per
+        // recipient): the line up to its address is its answer, nothing after it is its own.
+        if let Some(line) = lead_entry(blk, at, rcpts[i].1.len(), seg, rcpts.len()) {
+            seg = line;
+            own_entry = true;
+        }
+        // Answers above their addresses: the lines from the previous recipient's line down to
+        // this one's.
+        if self.answer_above && at < blk.len() {
+            let from = i.checked_sub(1).map_or(0, |p| line_end(blk, rcpts[p].0.min(at)));
+            seg = &blk[from..line_end(blk, at)];
+            own_entry = true;
+        }
+        let around = own_entry.then(|| self.around(i, at));
+        Entry { at, text: seg, around }
+    }
+
+    /// Beside recipient `i`'s own entry (at `at`): the text above all entries, and the lines
+    /// that name it again further on (a transcript's ">>> RCPT To:<b@y>" and the answer after
+    /// it).
+    fn around(&self, i: usize, at: usize) -> String {
+        let blk = self.text;
+        let line_start = |p: usize| line_start(blk, p);
+        let mut t = self.shared.to_string();
+        for (a, e) in later_entries(&self.mentions, i, blk.len()).filter(|&(a, _)| a != at) {
+            // From the line above when it names nobody (Sendmail's "... while talking to
+            // mx.example.net.:" above its ">>> RCPT To:<b@y>"); in a session that went on
+            // from another recipient, with the session's head line.
+            let from = line_start(a);
+            let above = line_start(from.saturating_sub(1));
+            if from > 0 && !blk[above..from].contains('@') {
+                t.push('\n');
+                t.push_str(&blk[above..e]);
+                continue;
+            }
+            if let Some(head) = blk[..from].rfind("while talking to").filter(|&h| h > at) {
+                t.push('\n');
+                t.push_str(&blk[line_start(head)..line_end(blk, head)]);
+            }
+            t.push('\n');
+            t.push_str(&blk[from..e]);
+        }
+        t
+    }
+}
+
+/// A recipient's stretch of the block: from its address to `next` (where another recipient is
+/// named; that entry's head line stays out), the next blank line pair or 1200 bytes.
+pub(super) fn stretch(blk: &str, at: usize, next: Option<usize>) -> &str {
+    let next = next.unwrap_or(blk.len());
+    let mut end = (at + 1200).min(next);
+    while !blk.is_char_boundary(end) {
+        end -= 1;
+    }
+    if let Some(p) = blk[at..end].find("\n\n\n") {
+        end = at + p;
+    } else if end == next && next < blk.len() {
+        end = entry_start(blk, at, end);
+    }
+    &blk[at..end]
+}
+
+/// Where the entry that begins at `end` (the next recipient's mention) starts: at its line's
+/// start (a transcript's ">>> RCPT To:<" is the next one's), or at the line above
+/// it when that line names nobody and ends in a colon (Sendmail's "... while talking to
+/// mx.example.org.:" above its ">>> RCPT To:<b@y>"), so the stretch before it does not take
+/// that host.
+fn entry_start(blk: &str, at: usize, end: usize) -> usize {
+    let line = line_start(blk, end);
+    if line <= at {
+        return end;
+    }
+    let above = line_start(blk, line - 1);
+    let head = blk[above..line].trim_end();
+    if above > at && head.ends_with(':') && !head.contains('@') {
+        above
+    } else {
+        line
+    }
+}
+
+/// Every place the block names each recipient, in order: (offset, index into `rcpts`). A
+/// name inside a longer address (`ann@example.org` in `joann@example.org.uk`) is not one.
+pub(super) fn mentions(blk: &str, rcpts: &[(usize, String)]) -> Vec<(usize, usize)> {
+    let lower = blk.to_ascii_lowercase();
+    let b = lower.as_bytes();
+    let mut all = Vec::new();
+    for (k, (at, r)) in rcpts.iter().enumerate() {
+        if *at < blk.len() {
+            all.push((*at, k));
+        }
+        if r.is_empty() {
+            continue;
+        }
+        for (p, _) in lower.match_indices(r.as_str()) {
+            let before = p.checked_sub(1).map(|q| b[q]);
+            let after = b.get(p + r.len()..).unwrap_or(b"");
+            let glued_before = before.is_some_and(diag::is_local_char);
+            let glued_after = matches!(after, [c, ..] if c.is_ascii_alphanumeric() || *c == b'-')
+                || matches!(after, [b'.', c, ..] if c.is_ascii_alphanumeric());
+            if p > *at && !glued_before && !glued_after {
+                all.push((p, k));
+            }
+        }
+    }
+    all.sort_unstable();
+    all.dedup();
+    all
+}
+
+/// The later entries of recipient `k`: each place it is named right after another recipient
+/// was, up to where another one is named next (or the block's end).
+pub(super) fn later_entries(mentions: &[(usize, usize)], k: usize, len: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let first = mentions.iter().position(|m| m.1 == k).unwrap_or(mentions.len());
+    (first + 1..mentions.len())
+        .filter(move |&j| mentions[j].1 == k && mentions[j - 1].1 != k)
+        .map(move |j| {
+            let end = mentions[j..].iter().find(|m| m.1 != k).map_or(len, |m| m.0);
+            (mentions[j].0, end)
+        })
+}
+
+/// The line of an entry written as "why: address" with nothing after the address and no
+/// words of its own below it, when several recipients are listed so.
+fn lead_entry<'b>(blk: &'b str, at: usize, len: usize, seg: &str, count: usize) -> Option<&'b str> {
+    if count < 2 || at >= blk.len() {
+        return None;
+    }
+    let from = line_start(blk, at);
+    let line_end = line_end(blk, at);
+    let lead = blk[from..at].trim_end_matches(['<', ' ', '\t', '"']);
+    let after_addr = blk.get(at + len..line_end)?;
+    let below = seg.get(line_end - at..).unwrap_or("");
+    let is_label = lead.trim().len() >= 8 && lead.ends_with(':') && !lead.contains('@');
+    let nothing_after = !after_addr.bytes().any(|b| b.is_ascii_alphanumeric());
+    (is_label && nothing_after && diag::squeeze(below, 600).len() < 12).then(|| &blk[from..line_end])
+}
+
+/// A text with a failure's reply code or status code. A 2xx ("Size (in bytes): 222") is no
+/// answer to a failure.
+fn says_failure(t: &str) -> bool {
+    diag::reply_code(t).is_some_and(|c| !c.1.starts_with('2')) || diag::status(t).is_some_and(|s| !s.1.starts_with('2'))
+}
+
+/// Fill codes, host, command and diagnostic of a recipient from its entry, falling back to the
+/// whole block for what the entry does not say. Where the entry is the recipient's own among
+/// several (it has `around`: what the block says before its first recipient, and where it
+/// names this one again) and has words of its own after the address, what it says is the
+/// entry's alone, with only that text beside it: the rest of the block is other recipients'
+/// entries, whose hosts, commands and "too long in the queue" are not this one's.
+pub(super) fn fill(f: &mut Found, entry: &Entry, block: &Block) {
+    let (seg, blk, own_entry, bare_list) = (entry.text, block.text, entry.around.as_deref(), block.bare_list);
+    if entry.at < blk.len() && f.remote_host.is_empty() && f.remote_ip.is_empty() {
+        // The words before the address on its line may name the host that refused it.
+        let lead = blk[line_start(blk, entry.at)..entry.at].trim();
+        if lead.len() > 8 && !lead.contains('@') {
+            (f.remote_host, f.remote_ip) = diag::remote_host_exact(lead);
+        }
+    }
+    let rest = if starts_ci(seg, &f.recipient) {
+        &seg[f.recipient.len()..]
+    } else if std::ptr::eq(seg, blk) || ends_ci(seg.trim_end_matches(['>', '"', ' ', '\t', '.', ',', ';', '\r']), &f.recipient) {
+        // The whole block, or an entry whose answer comes before the address.
+        seg
+    } else {
+        // Named otherwise than by its address (a user ID): the words after that name.
+        seg.find(|c: char| c.is_whitespace() || c == '(' || c == ':')
+            .map_or("", |n| &seg[n..])
+    };
+    // The stretch ends where the next recipient's address begins: its `<` is not ours.
+    let rest = rest
+        .trim_start_matches(['>', ':', ' ', '"', '\'', ']', ')', '.', ',', ';'])
+        .trim_end_matches(|c: char| c == '<' || c.is_whitespace());
+    // Words of its own after the address; in a bare list, only on the lines right below it
+    // (the last entry's stretch runs on over whatever follows the list).
+    let own_text = |t: &'_ str| -> usize {
+        let mut at = 0;
+        for (n, line) in t.split_inclusive('\n').enumerate() {
+            if bare_list && n > 0 && line.trim().is_empty() {
+                break;
+            }
+            at += line.len();
+        }
+        diag::squeeze(&t[..at], 600).len()
+    };
+    let shared = own_entry.filter(|_| !std::ptr::eq(seg, blk) && own_text(rest) >= 12);
+    let own_words = shared.is_some();
+    let code_src = if says_failure(seg) || own_words { seg } else { blk };
+    let answer = diag::last_attempt(code_src).unwrap_or(code_src);
+    if f.reply_code.is_empty() {
+        f.reply_code = diag::reply_code(answer).map(|c| c.1).unwrap_or_default();
+    }
+    if f.status.is_empty() {
+        f.status = diag::status(answer).map(|c| c.1).unwrap_or_default();
+    }
+    if f.remote_host.is_empty() && f.remote_ip.is_empty() {
+        let (h, ip) = diag::remote_host_exact(seg);
+        let (h, ip) = if h.is_empty() && ip.is_empty() {
+            match shared {
+                // The stretch as written was looked at: now unwrapped, then the shared text.
+                Some(shared) => match diag::remote_host(seg) {
+                    (h, ip) if h.is_empty() && ip.is_empty() => match diag::remote_host(shared) {
+                        // The server the notice names once for all ("Generating server: x").
+                        (h, ip) if h.is_empty() && ip.is_empty() => (diag::notice_host(blk).unwrap_or_default(), ip),
+                        found => found,
+                    },
+                    found => found,
+                },
+                None => diag::remote_host(blk),
+            }
+        } else {
+            (h, ip)
+        };
+        f.remote_host = h;
+        f.remote_ip = ip;
+    }
+    if f.smtp_command.is_empty() {
+        f.smtp_command = diag::command_exact(seg);
+        if f.smtp_command.is_empty() {
+            f.smtp_command = match shared {
+                Some(shared) => Some(diag::command(seg))
+                    .filter(|c| !c.is_empty())
+                    .unwrap_or_else(|| diag::command(shared)),
+                None => diag::command(blk),
+            };
+        }
+    }
+    if f.diagnostic.is_empty() {
+        let d = diag::squeeze(up_to_rule(from_the_answer(rest)), 600);
+        f.diagnostic = if d.len() < 12 || std::ptr::eq(code_src, blk) {
+            diag::squeeze(blk, 600)
+        } else {
+            d
+        };
+    }
+    if let Some(shared) = shared {
+        // Its own entry says whether it failed, was delayed or expired (with the shared text).
+        f.action = Some(action_of(&[shared, seg]));
+    }
+    let gave_up = match shared {
+        Some(shared) => is_expired(shared) || is_expired(seg),
+        None => is_expired(blk),
+    };
+    if f.action == Some(Action::Failed) && f.reply_code.starts_with('4') && f.status.starts_with('4') && gave_up {
+        f.action = Some(Action::Expired);
+    }
+}
+
+/// A stretch too long for the diagnostic (a whole session transcript) is cut so that the
+/// server's failing answer stays in it: from the line that holds it, when the cut would drop it.
+fn from_the_answer(rest: &str) -> &str {
+    if rest.len() <= 600 {
+        return rest;
+    }
+    // The answer: the first line with a failing code and words after it ("Reported error: 550
+    // 5.7.509 Access denied, ..."), not a bare "Status code: 550 5.7.509" above it; else the
+    // first failing code.
+    let mut line_at = 0;
+    let worded = rest.split_inclusive('\n').find_map(|line| {
+        let at = line_at;
+        line_at += line.len();
+        let (c, code) = diag::reply_code(line).filter(|c| !c.1.starts_with('2'))?;
+        let after = line[c + code.len()..].trim_start_matches([' ', '-']);
+        let after = diag::status(after).filter(|s| s.0 == 0).map_or(after, |s| &after[s.1.len()..]);
+        (after.split_whitespace().take(3).count() == 3).then_some(at + c)
+    });
+    let code = worded.or_else(|| diag::reply_code(rest).filter(|c| !c.1.starts_with('2')).map(|c| c.0));
+    let code = code.or_else(|| diag::status(rest).filter(|s| !s.1.starts_with('2')).map(|s| s.0));
+    match code {
+        // Squeezing only shortens, so an answer in the first 400 bytes stays in any case.
+        Some(at) if at > 400 => {
+            let line = line_start(rest, at);
+            &rest[line..]
+        }
+        _ => rest,
+    }
+}
+
+/// A recipient's text up to the next section rule after its own answer ("   ----- Transcript of
+/// session follows -----", "=====..."): what follows is another part of the notice.
+pub(super) fn up_to_rule(t: &str) -> &str {
+    let mut at = 0;
+    for line in t.split_inclusive('\n') {
+        let l = line.trim_start();
+        if at > 0 && (l.starts_with("---") || l.starts_with("===")) && says_failure(&t[..at]) {
+            return &t[..at];
+        }
+        at += line.len();
+    }
+    t
+}
