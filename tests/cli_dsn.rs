@@ -986,15 +986,26 @@ fn sendmail_sessions_are_each_recipients_own() {
         ],
     );
     // A report with the transcript in its notice: each recipient's command from its own
-    // ">>> RCPT To:" further down, not only the last one's.
+    // exchange further down (">>> RCPT To:"), not only the last one's.
     let recs = scan("dsn/sendmail-report-multi.eml", &[]);
-    assert_eq!(recs.len(), 2, "{recs:?}");
+    assert_eq!(recs.len(), 3, "{recs:?}");
     for (r, who) in recs.iter().zip(["saki@example.net", "ken@example.net"]) {
         check(
             r,
             &[("recipient", who), ("smtp_command", "RCPT"), ("remote_host", "mx.example.net")],
         );
     }
+    // The third is named only in the answer to the message's end (">>> ." then "554 ...
+    // <akira@example.org>... Message rejected"): DATA.
+    check(
+        &recs[2],
+        &[
+            ("recipient", "akira@example.org"),
+            ("smtp_command", "DATA"),
+            ("remote_host", "mx.example.org"),
+            ("reason", "spamdetected"),
+        ],
+    );
 }
 
 /// Postfix's notice to the postmaster that its SMTP server refused a client is our server's

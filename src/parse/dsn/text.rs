@@ -567,9 +567,18 @@ pub fn complete(found: &mut [Found], mail: &Mail) {
             f.smtp_command = diag::command(seg);
         }
         if f.smtp_command.is_empty() {
-            // Named again further on: a transcript's ">>> RCPT To:<b@y>" and the answer to it.
+            // Named again further on: a transcript's ">>> RCPT To:<b@y>" and the answer to it;
+            // or named only in the answer, the exchange since the line that named another one
+            // (">>> ." then "554 5.7.1 <b@y>... Message rejected").
             f.smtp_command = later_entries(&all_mentions, k, blk.len())
-                .map(|(a, e)| diag::command(&blk[line_start(blk, a)..e]))
+                .map(|(a, e)| {
+                    let own = diag::command(&blk[line_start(blk, a)..e]);
+                    if !own.is_empty() {
+                        return own;
+                    }
+                    let before = all_mentions.iter().rev().find(|m| m.0 < a).map_or(0, |m| line_end(blk, m.0));
+                    diag::command(&blk[before..e])
+                })
                 .find(|c| !c.is_empty())
                 .unwrap_or_default();
         }
