@@ -465,7 +465,8 @@ fn more_families_read_by_the_shared_skeleton() {
         ),
         // MDaemon: a time-stamped transcript with "<<" for what was sent and ">>" for the
         // answers (sendmail has them the other way round); the diagnostic keeps the answer,
-        // however long the transcript before it.
+        // however long the transcript before it. The host from "Connecting to
+        // mx.example.org:25 [198.51.100.20]" (a port between name and address).
         (
             "dsn/mdaemon.eml",
             &[
@@ -473,6 +474,8 @@ fn more_families_read_by_the_shared_skeleton() {
                 ("reply_code", "550"),
                 ("status", "5.2.2"),
                 ("smtp_command", "RCPT"),
+                ("remote_host", "mx.example.org"),
+                ("remote_ip", "198.51.100.20"),
                 ("reason", "mailboxfull"),
             ],
         ),

@@ -170,7 +170,7 @@ static HOSTS: LazyLock<Ordered> = LazyLock::new(|| {
         r"(?i-u)@[a-z0-9.-]+:[ \t]*\[([0-9a-f.:]+)\],[ \t]*[45][0-9][0-9]",
         r"(?im-u)^\s*([a-z0-9][a-z0-9.-]*[a-z0-9]) does not like recipient",
         r"(?i-u)(?-u:\b)host:\s*([a-z0-9][a-z0-9.-]*\.[a-z]{2,})(?-u:\b)(?:\s*\(([0-9a-f.:]+)\))?",
-        r"(?i-u)(?-u:\b)(?:connect to|connecting to|connection to|lost connection with|conversation with)\s+([a-z0-9][a-z0-9.-]*[a-z0-9])\s*\[([0-9a-f.:]+)\]",
+        r"(?i-u)(?-u:\b)(?:connect to|connecting to|connection to|lost connection with|conversation with)\s+([a-z0-9][a-z0-9.-]*[a-z0-9])(?::[0-9]{1,5})?\s*\[([0-9a-f.:]+)\]",
         r"(?i-u)(?-u:\b)smtp server <([a-z0-9][a-z0-9.:-]*)>",
         // Sendmail: "Deferred: Connection timed out with mx.example.net."
         r"(?i-u)(?-u:\b)connection (?:timed out|refused|reset) (?:with|by) ([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)",
