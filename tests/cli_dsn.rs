@@ -1035,19 +1035,52 @@ fn a_postfix_smtpd_notice_is_an_inbound_refusal() {
 /// HTML copy (tests/perturb.py) as in the plain one.
 #[test]
 fn returned_headers_after_a_blank_still_name_the_original() {
+    let (_dir, html) = perturbed("html", "groupwise.eml");
+    let recs = scan(html.to_str().unwrap(), &[]);
+    let who: Vec<&str> = recs.iter().map(|r| r["recipient"].as_str().unwrap()).collect();
+    assert_eq!(who, ["piet@example.org", "kees@example.org"]);
+}
+
+/// Re-wrapped at 50 columns, "SMTP Server <mx> rejected recipient" stands on the line above its
+/// address: it is that recipient's head (its host), not the end of the entry before it.
+#[test]
+fn a_head_wrapped_above_its_address_stays_with_it() {
+    let (_dir, wrapped) = perturbed("wrap", "server-rejected-recipient.eml");
+    let text = std::fs::read_to_string(&wrapped).unwrap();
+    assert!(
+        text.contains("rejected recipient\n<abe@example.com>"),
+        "not wrapped as expected:\n{text}"
+    );
+    let recs = scan(wrapped.to_str().unwrap(), &[]);
+    let hosts: Vec<(&str, &str)> = recs
+        .iter()
+        .map(|r| (r["recipient"].as_str().unwrap(), r["remote_host"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        hosts,
+        [
+            ("zed@example.net", "mx.example.net"),
+            ("abe@example.com", "mx.example.com"),
+            ("cy@example.jp", "mx.example.jp")
+        ]
+    );
+}
+
+/// A copy of fixture `dsn/NAME` changed by tests/perturb.py's MODE, in a temp dir (kept alive by
+/// the returned guard).
+fn perturbed(mode: &str, name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
-    let (src, html) = (dir.path().join("plain"), dir.path().join("html"));
+    let (src, dst) = (dir.path().join("plain"), dir.path().join(mode));
     std::fs::create_dir(&src).unwrap();
-    std::fs::copy(fixture("dsn/groupwise.eml"), src.join("groupwise.eml")).unwrap();
+    std::fs::copy(fixture(&format!("dsn/{name}")), src.join(name)).unwrap();
     let out = common::output(
         std::process::Command::new("python3")
             .arg(common::root().join("tests/perturb.py"))
-            .arg("html")
+            .arg(mode)
             .arg(&src)
-            .arg(&html),
+            .arg(&dst),
     );
     assert!(out.status.success(), "perturb.py: {}", common::stderr(&out));
-    let recs = scan(html.join("groupwise.eml").to_str().unwrap(), &[]);
-    let who: Vec<&str> = recs.iter().map(|r| r["recipient"].as_str().unwrap()).collect();
-    assert_eq!(who, ["piet@example.org", "kees@example.org"]);
+    let path = dst.join(name);
+    (dir, path)
 }

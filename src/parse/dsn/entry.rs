@@ -170,8 +170,8 @@ pub(super) fn stretch(blk: &str, at: usize, next: Option<usize>) -> &str {
 /// Where the entry that begins at `end` (the next recipient's mention) starts: at its line's
 /// start (a transcript's ">>> RCPT To:<" is the next one's), or at the line above
 /// it when that line names nobody and ends in a colon (Sendmail's "... while talking to
-/// mx.example.org.:" above its ">>> RCPT To:<b@y>"), so the stretch before it does not take
-/// that host.
+/// mx.example.org.:" above its ">>> RCPT To:<b@y>") or leads into it ([`lead_in`]), so the
+/// stretch before it does not take that host.
 fn entry_start(blk: &str, at: usize, end: usize) -> usize {
     let line = line_start(blk, end);
     if line <= at {
@@ -179,11 +179,34 @@ fn entry_start(blk: &str, at: usize, end: usize) -> usize {
     }
     let above = line_start(blk, line - 1);
     let head = blk[above..line].trim_end();
-    if above > at && head.ends_with(':') && !head.contains('@') {
+    if above > at && (head.ends_with(':') && !head.contains('@') || lead_in(blk, line).is_some()) {
         above
     } else {
         line
     }
+}
+
+/// The line above the one that starts at `line` (an address opening its line), when it is the
+/// head of that address's entry wrapped onto a line of its own: it names the host that
+/// refused and goes on in words after it ("SMTP Server <mx.example.net> rejected recipient"
+/// above "<b@y>  (Error following RCPT command)"), with no address, no code and no deeper
+/// indent than the address. A host line that ends the entry before ("Remote host: mx.x.com",
+/// "Giving up on 192.0.2.1.") is not one.
+fn lead_in(blk: &str, line: usize) -> Option<&str> {
+    let above = line_start(blk, line.checked_sub(1)?);
+    let head = blk[above..line].trim_end();
+    let indent = |t: &str| t.len() - t.trim_start().len();
+    if head.trim().is_empty()
+        || head.contains('@')
+        || indent(head) > indent(&blk[line..])
+        || !head.ends_with(|c: char| c.is_ascii_alphabetic())
+        || says_failure(head)
+    {
+        return None;
+    }
+    let (h, ip) = diag::remote_host_exact(head);
+    let named = if h.is_empty() { ip } else { h };
+    (!named.is_empty() && !head.to_ascii_lowercase().ends_with(&named)).then_some(head)
 }
 
 /// Every place the block names each recipient, in order: (offset, index into `rcpts`). A
@@ -259,9 +282,13 @@ pub(super) fn fill(f: &mut Found, entry: &Entry, block: &Block) {
     let (seg, blk, own_entry, bare_list) = (entry.text, block.text, entry.around.as_deref(), block.bare_list);
     if entry.at < blk.len() && f.remote_host.is_empty() && f.remote_ip.is_empty() {
         // The words before the address on its line may name the host that refused it.
-        let lead = blk[line_start(blk, entry.at)..entry.at].trim();
+        // (Or, where the address opens its line, the line above that leads into it.)
+        let line = line_start(blk, entry.at);
+        let lead = blk[line..entry.at].trim();
         if lead.len() > 8 && !lead.contains('@') {
             (f.remote_host, f.remote_ip) = diag::remote_host_exact(lead);
+        } else if let Some(head) = lead.trim_matches(['<', '"']).is_empty().then(|| lead_in(blk, line)).flatten() {
+            (f.remote_host, f.remote_ip) = diag::remote_host_exact(head);
         }
     }
     let rest = if starts_ci(seg, &f.recipient) {
