@@ -439,3 +439,28 @@ Content-Type: message/rfc822\n\nFrom: a@example.net\n\nHello.\n--B--\n",
     assert_eq!(s["accounting"]["unparsed"], 1, "{s}");
     assert!(s["accounting"]["records"].as_u64().unwrap() >= 1, "{s}");
 }
+
+#[test]
+fn a_recipient_named_again_beside_another_on_one_line_reads() {
+    // Found by fuzzing: a report whose notice names one recipient again between two mentions
+    // of another on one line; looking for its command in the exchange before that line cut the
+    // text backwards (a panic that stopped the batch).
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("same-line.eml");
+    write(
+        &p,
+        b"From: MAILER-DAEMON@example.jp\nSubject: Undelivered Mail\nMIME-Version: 1.0\n\
+Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n--B\n\
+Content-Type: text/plain\n\n<a@x.example>: 550 5.1.1 unknown\n<b@y.example>: 550 5.1.1 unknown\n\
+Again: b@y.example a@x.example b@y.example\n\n--B\nContent-Type: message/delivery-status\n\n\
+Reporting-MTA: dns; mx.example.jp\n\nFinal-Recipient: rfc822; a@x.example\nAction: failed\n\
+Status: 5.1.1\n\nFinal-Recipient: rfc822; b@y.example\nAction: failed\nStatus: 5.1.1\n\n--B--\n",
+    );
+    let out = run(&["scan", "--format", "jsonl", p.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let who: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["recipient"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(who, ["a@x.example", "b@y.example"]);
+}

@@ -285,7 +285,11 @@ fn to_record(f: Found, extra: &Extra, source: &Arc<str>, line: u64) -> Record {
 /// Read one message (LF line ends).
 pub fn read_message(raw: &[u8], settings: &Settings) -> Outcome {
     let _ = settings;
-    read_message_in(raw, 0)
+    // A bug of ours that one message trips (a panic) costs that message, counted as unparsed,
+    // not the batch.
+    std::panic::catch_unwind(|| read_message_in(raw, 0)).unwrap_or(Outcome::Unparsed(
+        "bouncer's reader failed on this message (a bug: please report it)",
+    ))
 }
 
 /// `depth`: how many wrapping notices are around this message (a report attached to a notice

@@ -576,8 +576,10 @@ pub fn complete(found: &mut [Found], mail: &Mail) {
                     if !own.is_empty() {
                         return own;
                     }
+                    let line = line_start(blk, a);
                     let before = all_mentions.iter().rev().find(|m| m.0 < a).map_or(0, |m| line_end(blk, m.0));
-                    diag::command(&blk[before..e])
+                    // (Not past its own line's start: the other one may be named on it too.)
+                    diag::command(&blk[before.min(line)..e])
                 })
                 .find(|c| !c.is_empty())
                 .unwrap_or_default();
