@@ -2,9 +2,9 @@
 //!
 //! A bounce text is read in three steps: cut out the error block (after the family's start
 //! marker, up to where the returned message begins), find the failed recipients in it (every
-//! address not known to be the sender, in order), and read each recipient's stretch of text for
-//! codes, host and command ([`super::diag`]). The per-MTA knowledge is only data:
-//! [`FAMILIES`], in [`super::families`].
+//! address not known to be the sender, in order), and read each recipient's entry for codes,
+//! host and command (`entry.rs`, with [`super::diag`]'s patterns). The per-MTA knowledge
+//! is only data: [`FAMILIES`], in [`super::families`].
 
 use super::diag;
 use super::entry::{fill, later_entries, mentions, stretch, up_to_rule, Block};
