@@ -1084,3 +1084,22 @@ fn perturbed(mode: &str, name: &str) -> (tempfile::TempDir, std::path::PathBuf) 
     let path = dst.join(name);
     (dir, path)
 }
+
+/// qmail names a server it could not get a name for by its address alone ("Connected to
+/// 192.0.2.61 but sender was rejected"): the record keeps remote_host empty and the address in
+/// remote_ip, and the report still answers "which server": `[192.0.2.61]` in its host table and
+/// under `by_unnamed_remote_ip` in JSON (`by_remote_host` keeps names only).
+#[test]
+fn report_names_a_server_known_only_by_its_address() {
+    let f = fixture("dsn/qmail-multi.eml");
+    let out = run(&["report", f.to_str().unwrap()]);
+    let text = stdout(&out);
+    let table = text.split("Failures by remote host").nth(1).unwrap_or("");
+    let table = table.split("\n\n").next().unwrap_or("");
+    assert!(table.contains("[192.0.2.61]") && table.contains("mx.example.net"), "{text}");
+    let out = run(&["report", "--format", "json", f.to_str().unwrap()]);
+    let s: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(s["by_unnamed_remote_ip"]["192.0.2.61"], 1, "{s}");
+    assert!(s["by_remote_host"].get("[192.0.2.61]").is_none(), "{s}");
+    assert_eq!(s["remote_hosts"]["[192.0.2.61]"]["reply_codes"]["553"], 1, "{s}");
+}

@@ -182,7 +182,7 @@ in {} input{}; {} looked like failures but could not be read.</p><div class=\"ch
         thousands(s.accounting.unparsed)
     );
     out.push_str(&hours(s));
-    out.push_str(&bars("Top remote hosts (the servers that said no)", &s.by_remote_host, 10));
+    out.push_str(&bars("Top remote hosts (the servers that said no)", &s.answering_servers(), 10));
     out.push_str(&bars("Top reply code and status", &s.by_code_status, 10));
     out.push_str(&bars("Top reasons", &s.by_reason, 10));
     out.push_str(&bars("Top recipient domains", &s.by_recipient_domain, 10));

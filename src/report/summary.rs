@@ -178,6 +178,9 @@ pub struct Summary {
     pub by_status: Counts,
     pub by_reason: Counts,
     pub by_remote_host: Counts,
+    /// Records whose remote host is known only by its address (no name: qmail's "192.0.2.1
+    /// does not like recipient", an inbound client `unknown[192.0.2.1]`), by that address.
+    pub by_unnamed_remote_ip: Counts,
     pub by_recipient_domain: Counts,
     /// Hour of the record's time stamp as written ("00".."23").
     pub by_hour: Counts,
@@ -185,6 +188,7 @@ pub struct Summary {
     pub by_hour_type: BTreeMap<String, Counts>,
     /// reply code + enhanced status, e.g. "550 5.1.1".
     pub by_code_status: Counts,
+    /// By host name, or `[ip]` for a host known only by its address.
     pub remote_hosts: BTreeMap<String, HostDetail>,
     /// Recipients to stop mailing (suppress=true), lower-cased, with their failure count.
     pub suppress: Counts,
@@ -206,6 +210,7 @@ impl Default for Summary {
             by_status: Counts::new(),
             by_reason: Counts::new(),
             by_remote_host: Counts::new(),
+            by_unnamed_remote_ip: Counts::new(),
             by_recipient_domain: Counts::new(),
             by_hour: Counts::new(),
             by_hour_type: BTreeMap::new(),
@@ -256,6 +261,12 @@ impl Summary {
             let key = format!("{} {}", r.reply_code, r.status);
             bump(&mut self.by_code_status, key.trim(), 1);
         }
+        let host = if host.is_empty() && !r.remote_ip.is_empty() {
+            bump(&mut self.by_unnamed_remote_ip, &r.remote_ip, 1);
+            format!("[{}]", r.remote_ip)
+        } else {
+            host
+        };
         if !host.is_empty() {
             let d = self.remote_hosts.entry(host).or_default();
             bump(&mut d.reply_codes, &r.reply_code, 1);
@@ -294,6 +305,7 @@ impl Summary {
             (&mut self.by_status, &o.by_status),
             (&mut self.by_reason, &o.by_reason),
             (&mut self.by_remote_host, &o.by_remote_host),
+            (&mut self.by_unnamed_remote_ip, &o.by_unnamed_remote_ip),
             (&mut self.by_recipient_domain, &o.by_recipient_domain),
             (&mut self.by_hour, &o.by_hour),
             (&mut self.by_code_status, &o.by_code_status),
@@ -310,6 +322,16 @@ impl Summary {
             merge_counts(&mut mine.reasons, &d.reasons);
             merge_counts(&mut mine.ips, &d.ips);
         }
+    }
+
+    /// The servers that answered, for the report's tables: each host by its name, one known
+    /// only by its address as `[ip]`.
+    pub fn answering_servers(&self) -> Counts {
+        let mut all = self.by_remote_host.clone();
+        for (ip, n) in &self.by_unnamed_remote_ip {
+            bump(&mut all, &format!("[{ip}]"), *n);
+        }
+        all
     }
 
     /// Units (lines + messages) that the accounting must explain.
@@ -357,11 +379,35 @@ mod tests {
     }
 
     #[test]
+    fn a_server_known_only_by_its_address_is_counted_by_it() {
+        let mut named = rec("mx.a", "550", "userunknown");
+        named.remote_ip = "192.0.2.1".into();
+        let mut bare = rec("", "553", "rejected");
+        bare.remote_ip = "192.0.2.61".into();
+        let mut s = Summary::default();
+        for r in [&named, &bare, &bare, &rec("", "", "expired")] {
+            s.add_record(r);
+        }
+        // The contract's map keeps names only; the address has a map of its own.
+        assert_eq!(s.by_remote_host.len(), 1);
+        assert_eq!(s.by_unnamed_remote_ip.get("192.0.2.61"), Some(&2));
+        assert_eq!(s.by_unnamed_remote_ip.get("192.0.2.1"), None);
+        let servers = s.answering_servers();
+        assert_eq!(top(&servers, 5), [("[192.0.2.61]", 2), ("mx.a", 1)]);
+        assert_eq!(s.remote_hosts["[192.0.2.61]"].reply_codes.get("553"), Some(&2));
+    }
+
+    #[test]
     fn merge_equals_one_pass() {
         let recs = [
             rec("mx.A", "550", "userunknown"),
             rec("mx.b", "550", "userunknown"),
             rec("", "", "expired"),
+            {
+                let mut r = rec("", "553", "rejected");
+                r.remote_ip = "192.0.2.61".into();
+                r
+            },
         ];
         let mut whole = Summary::default();
         recs.iter().for_each(|r| whole.add_record(r));
@@ -369,12 +415,14 @@ mod tests {
         a.add_record(&recs[0]);
         b.add_record(&recs[1]);
         b.add_record(&recs[2]);
+        b.add_record(&recs[3]);
         a.merge(&b);
         assert_eq!(a, whole);
         assert_eq!(whole.by_remote_host.get("mx.a"), Some(&1));
-        assert_eq!(whole.by_hour.get("07"), Some(&3));
-        assert_eq!(whole.by_recipient_domain.get("example.com"), Some(&3));
-        assert_eq!(whole.suppress.get("a@example.com"), Some(&3));
+        assert_eq!(whole.by_unnamed_remote_ip.get("192.0.2.61"), Some(&1));
+        assert_eq!(whole.by_hour.get("07"), Some(&4));
+        assert_eq!(whole.by_recipient_domain.get("example.com"), Some(&4));
+        assert_eq!(whole.suppress.get("a@example.com"), Some(&4));
         assert_eq!(whole.by_reply_code.get("550"), Some(&2));
     }
 

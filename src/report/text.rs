@@ -125,15 +125,12 @@ pub(crate) fn tables(s: &Summary, n: usize) -> Vec<Table> {
         .collect(),
         note: None,
     });
+    let servers = s.answering_servers();
     out.push(Table {
-        title: format!(
-            "Failures by remote host (top {} of {})",
-            n.min(s.by_remote_host.len()),
-            s.by_remote_host.len()
-        ),
+        title: format!("Failures by remote host (top {} of {})", n.min(servers.len()), servers.len()),
         heads: vec!["count", "share", "remote host", "top code", "top reason"],
         left: vec![false, false, true, false, true],
-        rows: top(&s.by_remote_host, n)
+        rows: top(&servers, n)
             .into_iter()
             .map(|(host, v)| {
                 let d = s.remote_hosts.get(host);
@@ -146,7 +143,9 @@ pub(crate) fn tables(s: &Summary, n: usize) -> Vec<Table> {
                 ]
             })
             .collect(),
-        note: Some("The remote host is the server that answered (for inbound rejects: the client we refused).".into()),
+        note: Some(
+            "The remote host is the server that answered (for inbound rejects: the client we refused); [ip] where it has no name.".into(),
+        ),
     });
     out.push(count_table(
         "Failures by recipient domain",
