@@ -258,6 +258,16 @@ impl Record {
             None => String::new(),
         }
     }
+
+    /// The server that answered as a report names it: its host name (lower-cased), `[ip]` when
+    /// only its address is known, else empty.
+    pub fn answering_server(&self) -> String {
+        match (self.remote_host.is_empty(), self.remote_ip.is_empty()) {
+            (false, _) => self.remote_host.to_ascii_lowercase(),
+            (true, false) => format!("[{}]", self.remote_ip),
+            (true, true) => String::new(),
+        }
+    }
 }
 
 fn bounce_type_text<S: Serializer>(value: &Option<BounceType>, s: S) -> Result<S::Ok, S::Error> {

@@ -1088,7 +1088,7 @@ fn perturbed(mode: &str, name: &str) -> (tempfile::TempDir, std::path::PathBuf) 
 /// qmail names a server it could not get a name for by its address alone ("Connected to
 /// 192.0.2.61 but sender was rejected"): the record keeps remote_host empty and the address in
 /// remote_ip, and the report still answers "which server": `[192.0.2.61]` in its host table and
-/// under `by_unnamed_remote_ip` in JSON (`by_remote_host` keeps names only).
+/// `trace`, and under `by_unnamed_remote_ip` in JSON (`by_remote_host` keeps names only).
 #[test]
 fn report_names_a_server_known_only_by_its_address() {
     let f = fixture("dsn/qmail-multi.eml");
@@ -1102,4 +1102,7 @@ fn report_names_a_server_known_only_by_its_address() {
     assert_eq!(s["by_unnamed_remote_ip"]["192.0.2.61"], 1, "{s}");
     assert!(s["by_remote_host"].get("[192.0.2.61]").is_none(), "{s}");
     assert_eq!(s["remote_hosts"]["[192.0.2.61]"]["reply_codes"]["553"], 1, "{s}");
+    // And `trace` names it the same way.
+    let out = run(&["trace", "omar@example.com", f.to_str().unwrap()]);
+    assert!(stdout(&out).contains("553 5.7.1 [192.0.2.61] —"), "{}", stdout(&out));
 }

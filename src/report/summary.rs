@@ -261,12 +261,10 @@ impl Summary {
             let key = format!("{} {}", r.reply_code, r.status);
             bump(&mut self.by_code_status, key.trim(), 1);
         }
-        let host = if host.is_empty() && !r.remote_ip.is_empty() {
+        if host.is_empty() && !r.remote_ip.is_empty() {
             bump(&mut self.by_unnamed_remote_ip, &r.remote_ip, 1);
-            format!("[{}]", r.remote_ip)
-        } else {
-            host
-        };
+        }
+        let host = r.answering_server();
         if !host.is_empty() {
             let d = self.remote_hosts.entry(host).or_default();
             bump(&mut d.reply_codes, &r.reply_code, 1);

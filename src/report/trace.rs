@@ -22,7 +22,7 @@ pub fn render_text(t: &Trace) -> String {
             r.action.as_str(),
             r.reply_code,
             r.status,
-            r.remote_host,
+            r.answering_server(),
             terminal_safe(&r.diagnostic)
         );
     }
@@ -49,10 +49,9 @@ fn story_text(s: &Story, out: &mut String) {
             r.reply_code,
             r.status,
             r.reason,
-            if r.remote_host.is_empty() {
-                String::new()
-            } else {
-                format!("by {} ", r.remote_host)
+            match r.answering_server() {
+                s if s.is_empty() => s,
+                s => format!("by {s} "),
             },
             if r.suppress { "(suppress)" } else { "" },
             r.format.as_str(),
