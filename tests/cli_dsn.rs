@@ -1106,3 +1106,41 @@ fn report_names_a_server_known_only_by_its_address() {
     let out = run(&["trace", "omar@example.com", f.to_str().unwrap()]);
     assert!(stdout(&out).contains("553 5.7.1 [192.0.2.61] —"), "{}", stdout(&out));
 }
+
+/// "Remote server: mx.example.org (198.51.100.140)" labels the server that answered (a mail
+/// gateway's notice); a transcript re-wrapped so that "TO:<a@x>" opens a line (after "RCPT")
+/// is the recipient's command, not a returned message's To: header, and each recipient keeps
+/// its own answer, whose code ends the line above its address.
+#[test]
+fn a_remote_server_label_and_a_rewrapped_transcript() {
+    check(
+        &one("dsn/remote-server-label.eml"),
+        &[
+            ("recipient", "ren@example.org"),
+            ("remote_host", "mx.example.org"),
+            ("remote_ip", "198.51.100.140"),
+            ("smtp_command", "RCPT"),
+            ("status", "5.1.1"),
+        ],
+    );
+    let recs = scan("dsn/transcript-rewrapped.eml", &[]);
+    assert_eq!(recs.len(), 2, "{recs:?}");
+    check(
+        &recs[0],
+        &[
+            ("recipient", "nagi@example.net"),
+            ("reply_code", "550"),
+            ("status", "5.1.1"),
+            ("reason", "userunknown"),
+        ],
+    );
+    check(
+        &recs[1],
+        &[
+            ("recipient", "sora@example.net"),
+            ("reply_code", "552"),
+            ("status", "5.2.2"),
+            ("reason", "mailboxfull"),
+        ],
+    );
+}

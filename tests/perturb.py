@@ -102,13 +102,24 @@ def wrap(body, _head):
 
 def as_html(body, head):
     nl = b"\r\n" if b"\r\n" in body else b"\n"
-    text = body.decode("utf-8", "surrogateescape").replace("\r\n", "\n")
+    # A stateful charset (ISO-2022-JP) is decoded first: its two-byte characters use the bytes
+    # of `<`, `>` and `&`, which escaping the raw bytes would break. Others pass as bytes.
+    declared = re.findall(rb'(?i)charset\s*=\s*"?([a-z0-9_-]+)', head)
+    charset = declared[-1].decode().lower() if declared else ""
+    codec, errors = "utf-8", "surrogateescape"
+    if charset.startswith("iso-2022"):
+        try:
+            body.decode(charset)
+            codec, errors = charset, "strict"
+        except (UnicodeDecodeError, LookupError):
+            pass  # not what it says it is: left as bytes, as before
+    text = body.decode(codec, errors).replace("\r\n", "\n")
     paras = re.split(r"\n[ \t]*\n", text)
     page = "<html><head><style>p { margin: 0 }</style></head><body>\n"
     for p in paras:
         page += "<p>" + "<br>\n".join(html.escape(l) for l in p.split("\n")) + "</p>\n"
     page += "</body></html>\n"
-    return page.replace("\n", nl.decode()).encode("utf-8", "surrogateescape")
+    return page.replace("\n", nl.decode()).encode(codec, errors)
 
 
 def as_qp(body, _head):

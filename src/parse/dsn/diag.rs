@@ -156,6 +156,8 @@ static HOSTS: LazyLock<Ordered> = LazyLock::new(|| {
         // one that wrote the notice ("Receiving server: mx.example.org (192.0.2.1)"), and the
         // older "mx.example.org #550 5.1.1 ... ##" line.
         r"(?i-u)receiving server:\s*([a-z0-9][a-z0-9.-]*[a-z0-9])(?:\s*\(([0-9a-f.:]+)\))?",
+        // A label for the server that answered ("Remote server: mx.example.org (198.51.100.1)").
+        r"(?i-u)(?-u:\b)remote (?:server|host):[ \t]*([a-z0-9][a-z0-9.-]*[a-z0-9])(?:\s*\(([0-9a-f.:]+)\))?",
         r"(?im-u)^\s*([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)\s+#[45][0-9][0-9][ -]",
         // Exchange 2003: "<mx.example.com #5.1.1 smtp;550 5.1.1 <a@b>... User unknown>".
         r"(?i-u)<([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+) #[45]\.[0-9]{1,3}\.[0-9]{1,3} smtp;",

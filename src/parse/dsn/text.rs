@@ -232,7 +232,9 @@ fn recipients(block: &str, mail: &Mail) -> Vec<(usize, String)> {
             is_sender_line(trimmed) || (above && !trimmed.contains(':')) || diag::transcript_payload(trimmed).is_some_and(is_sender_line)
         };
         label_above = trimmed.ends_with(':') && !trimmed[..trimmed.len() - 1].contains(':') && is_sender_line(trimmed);
-        let to_line = starts_ci(trimmed, "to:");
+        // The returned message's "To: a@b" (a header field: a space after its colon), not a
+        // transcript's "TO:<a@b>" that a re-wrapped "RCPT TO:<a@b>" left at a line's start.
+        let to_line = starts_ci(trimmed, "to:") && !trimmed[3..].starts_with('<');
         for (off, a) in diag::addresses(line) {
             let before = line[..off].chars().next_back();
             // Glued to a parameter ("?to=a@b", "/a@b") it is a link's, but for Exchange's
