@@ -849,6 +849,9 @@ fn a_delay_warning_is_delayed_and_soft() {
             ("action", "delayed"),
             ("bounce_type", "soft"),
             ("remote_host", "mx.example.net"),
+            // "connect to mx.example.net[192.0.2.31]:25: Connection timed out": no command was
+            // sent, the connection failed, as the Postfix log reader says of the same text.
+            ("smtp_command", "CONN"),
         ],
     );
     assert_eq!(scan("dsn/delay-warning.eml", &["--only", "soft"]).len(), 1);

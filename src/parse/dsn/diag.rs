@@ -185,6 +185,8 @@ static HOSTS: LazyLock<Ordered> = LazyLock::new(|| {
         r"(?i-u)(?-u:\b)connected to ([0-9a-f.:]*[0-9a-f]) but ",
         r"(?im-u)^[ \t]*([0-9a-f.:]*[0-9a-f]) failed after i sent",
         r"(?i-u)(?-u:\b)giving up on ([0-9a-f.:]*[0-9a-f])\.?(?:\s|$)",
+        // Gmail's failed connection: "... requests to connect. [mx.example.org. 198.51.100.9: timed out]".
+        r"(?i-u)\[([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)\.? ([0-9a-f.:]+): [a-z][a-z ]*\]",
         // sendmail's transcript: "... while talking to mx1.example.com.:"
         r"(?i-u)(?-u:\b)while talking to ([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)\.?:",
         r"(?i-u)(?-u:\b)(?:host|server|mx)\s+([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)\s+(?:said|says|replied|responded|returned)",
@@ -297,6 +299,15 @@ const COMMAND_PATTERNS: &[(&str, &str)] = &[
     // SendGrid: "550 5.1.1 <a@b>... User Unknown  in RCPT TO" at the end of the answer's line.
     (r"(?im-u)[ \t]in (rcpt to|mail from|end of data|data)[ \t]*$", ""),
     (r"(?i-u)initial server greeting|upon connection|on connect", "CONN"),
+    // A connection that never got as far as a command, as the Postfix log reader has it:
+    // "connect to mx.example.net[192.0.2.1]:25: Connection refused", "refused to talk to me",
+    // sendmail's "Connection timed out with mx.example.net", qmail's "wasn't able to establish
+    // an SMTP connection".
+    (r"(?i-u)(?-u:\b)connect to [a-z0-9][a-z0-9.-]*\[[0-9a-f.:]+\](?::[0-9]+)?:", "CONN"),
+    (
+        r"(?i-u)refused to talk to me|establish an smtp connection|connection (?:refused|timed out) with |did not accept our requests to connect",
+        "CONN",
+    ),
 ];
 
 static COMMANDS: LazyLock<Ordered> = LazyLock::new(|| Ordered::new(&COMMAND_PATTERNS.iter().map(|(p, _)| *p).collect::<Vec<_>>()));
@@ -536,6 +547,19 @@ mod tests {
         // A 2xx answer is no failure's; "In:" in running text is no transcript.
         assert_eq!(command("In: the morning\n>>> QUIT\n<<< 221 bye\n"), "");
         assert_eq!(command("-------SMTP command\nDATA\n"), "DATA");
+        // A connection that failed before any command: CONN, as in the Postfix log.
+        assert_eq!(command("connect to mx.example.net[192.0.2.1]:25: Connection refused"), "CONN");
+        assert_eq!(command("host mx.example.net[192.0.2.1] refused to talk to me: 421 busy"), "CONN");
+        assert_eq!(command("Deferred: Connection timed out with mx.example.net."), "CONN");
+        assert_eq!(command("Sorry, I wasn't able to establish an SMTP connection. (#4.4.1)"), "CONN");
+        let gmail = "The recipient server did not accept our requests to connect. [mx.example.org. 198.51.100.9: timed out]";
+        assert_eq!(command(gmail), "CONN");
+        assert_eq!(remote_host(gmail), ("mx.example.org".to_string(), "198.51.100.9".to_string()));
+        // ... but a command named anywhere in the text comes first.
+        assert_eq!(
+            command("lost connection with mx.example.net[192.0.2.1] while sending RCPT TO"),
+            "RCPT"
+        );
         assert_eq!(command("SMTP error from remote server for TEXT command, host: mx"), "DATA");
         // Unwrapping squeezes with no cut at all (found by fuzzing: `max + 4` overflowed).
         assert_eq!(squeeze("a  b\n\tc ", usize::MAX), "a b c");
