@@ -1147,3 +1147,43 @@ fn a_remote_server_label_and_a_rewrapped_transcript() {
         ],
     );
 }
+
+/// Shapes a fifth study showed (each a fixture of our own):
+/// - a person's reply that talks about a bounce ("your mail to her bounced ... 550 5.1.1 User
+///   unknown") is no bounce: not a failure, and its addresses are no recipients;
+/// - an HTML-only notice laid out as a table: cells stand apart ("Recipient" | "erin@..."), and
+///   the Message-ID row names no recipient;
+/// - a Japanese notice with full-width colons ("詳細：550 ...", "Message-ID：<...>");
+/// - a Sendmail session refused at MAIL FROM names no recipient: the recipient whose host it
+///   was gets MAIL.
+#[test]
+fn replies_tables_full_width_labels_and_a_refused_session() {
+    let f = fixture("dsn/reply-about-bounce.eml");
+    let out = run(&["report", "--format", "json", f.to_str().unwrap()]);
+    let s: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(s["accounting"]["records"], 0, "{s}");
+    assert_eq!(s["accounting"]["not_failures"], 1, "{s}");
+
+    let recs = scan("dsn/html-table.eml", &[]);
+    assert_eq!(recs.len(), 1, "{recs:?}");
+    check(
+        &recs[0],
+        &[("recipient", "erin@example.com"), ("reply_code", "550"), ("status", "5.7.606")],
+    );
+
+    let recs = scan("dsn/carrier-ja.eml", &[]);
+    assert_eq!(recs.len(), 1, "{recs:?}");
+    check(&recs[0], &[("recipient", "taro@mobile.example.jp"), ("reply_code", "550")]);
+
+    let recs = scan("dsn/sendmail-mail-session.eml", &[]);
+    assert_eq!(recs.len(), 2, "{recs:?}");
+    check(&recs[0], &[("recipient", "greg@example.net"), ("smtp_command", "RCPT")]);
+    check(
+        &recs[1],
+        &[
+            ("recipient", "judy@example.org"),
+            ("smtp_command", "MAIL"),
+            ("remote_host", "mail.example.org"),
+        ],
+    );
+}

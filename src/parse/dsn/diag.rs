@@ -93,7 +93,7 @@ pub fn status(text: &str) -> Option<(usize, String)> {
 }
 
 static CODE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"(?m)(?:^|[\s:;(\[<>=#'"])([245][0-9][0-9])(?:[ \-:\],]|$)"#).expect("code regex"));
+    LazyLock::new(|| Regex::new(r#"(?m)(?:^|[\s:;(\[<>=#'"：])([245][0-9][0-9])(?:[ \-:\],]|$)"#).expect("code regex"));
 
 /// The SMTP reply code of a text: the first 4xx/5xx followed by a status code, else the first
 /// 4xx/5xx, else the first code (a 2xx of a transcript only when there is nothing else).

@@ -344,7 +344,11 @@ impl Mail {
 
     /// The message says it is a delivery failure (sender, subject or report type).
     pub fn looks_like_bounce(&self) -> bool {
-        self.content_type.contains("delivery-status") || headers_say_bounce(&self.from_text, &self.subject) || self.says_undelivered()
+        self.content_type.contains("delivery-status")
+            || headers_say_bounce(&self.from_text, &self.subject)
+            // A person's reply that talks about a bounce ("your mail to her bounced ... 550 5.1.1
+            // User unknown") is no notice: its words alone do not make it one.
+            || (!is_reply(&self.subject) && self.says_undelivered())
     }
 
     /// The top of the text says a message was not delivered.
@@ -466,6 +470,9 @@ pub fn strip_html(h: &str) -> String {
             .any(|t| is(t))
         {
             out.push('\n');
+        } else if is("td") || is("th") {
+            // Table cells stand apart ("Recipient" | "a@x"), as a browser shows them.
+            out.push(' ');
         }
         if is("pre") {
             pre = !closing;
@@ -558,19 +565,26 @@ fn has_plain_alternative(msg: &Message<'_>, i: usize) -> bool {
 }
 
 /// The From field or the Subject reads like a bounce's (a mailer daemon's, "Undeliverable: ...").
+/// A subject that answers another message ("Re: Invoice", "AW: ...", "SV: ...").
+fn is_reply(subject: &str) -> bool {
+    let s = subject.trim_start().as_bytes();
+    ["re:", "aw:", "sv:", "vs:", "antw:", "odp:", "rif:", "r:"]
+        .iter()
+        .any(|p| s.len() >= p.len() && s[..p.len()].eq_ignore_ascii_case(p.as_bytes()))
+}
+
 fn headers_say_bounce(from_text: &str, subject: &str) -> bool {
-    let from = from_text.to_ascii_lowercase();
+    // The sender's name with its separators dropped: "post_master", "Mailer-Daemon", "Mail
+    // Delivery System" and "mail.delivery" all read alike.
+    let from: String = from_text
+        .chars()
+        .filter(|c| !matches!(c, '-' | '_' | '.' | ' '))
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
     let subject = subject.to_ascii_lowercase();
-    [
-        "mailer-daemon",
-        "postmaster",
-        "mail delivery",
-        "mail.delivery",
-        "mailerdaemon",
-        "bounce",
-    ]
-    .iter()
-    .any(|p| from.contains(p))
+    ["mailerdaemon", "postmaster", "maildelivery", "bounce"]
+        .iter()
+        .any(|p| from.contains(p))
         || [
             "undeliver",
             "undelivered",

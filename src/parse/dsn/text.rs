@@ -57,13 +57,22 @@ pub(super) fn without_address_type(before: &str) -> &str {
 
 /// Lines whose addresses are not failed recipients (they name the sender or the message).
 fn is_sender_line(trimmed: &str) -> bool {
+    // A label with a full-width colon (Japanese and Chinese notices: "Message-ID：<...>").
+    let ascii;
+    let trimmed = match trimmed.find('：') {
+        Some(at) if at < 40 => {
+            ascii = trimmed.replacen('：', ":", 1);
+            ascii.as_str()
+        }
+        _ => trimmed,
+    };
     [
         "from:",
         "sender:",
         "reply-to:",
         "subject:",
         "date:",
-        "message-id:",
+        "message-id",
         "mail from",
         "original sender",
         // The address a recipient was reached through (Messaging Server's "Original address:",
@@ -590,6 +599,18 @@ pub fn complete(found: &mut [Found], mail: &Mail) {
             if f.smtp_command.is_empty() && lower[..at].trim_end_matches(['<', ' ']).ends_with("rcpt to:") {
                 // A session transcript: ">>> RCPT TO:<address>" then the answer.
                 f.smtp_command = "RCPT".into();
+            }
+        }
+        if f.smtp_command.is_empty() && !f.remote_host.is_empty() {
+            // Not named in the transcript at all: the session with its host, when one was
+            // refused before any recipient ("... while talking to mail.example.org.:" then
+            // ">>> MAIL From:<a@b>" and its refusal).
+            let head = format!("while talking to {}", f.remote_host.to_ascii_lowercase());
+            if let Some(h) = lower.find(&head) {
+                let end = lower[h + head.len()..]
+                    .find("while talking to")
+                    .map_or(blk.len(), |e| h + head.len() + e);
+                f.smtp_command = diag::command(&blk[h..end]);
             }
         }
     }
