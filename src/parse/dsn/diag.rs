@@ -280,7 +280,7 @@ const COMMAND_PATTERNS: &[(&str, &str)] = &[
     (r"(?i-u)(?-u:\b)smtp:(rcpt|mail|data|ehlo|helo)(?-u:\b)", ""),
     (r"(?i-u)(?:sent:?|>>>|<<<)\s*(rcpt to|mail from|data|ehlo|helo)(?-u:\b)", ""),
     (
-        r"(?i-u)(?-u:\b)(?:while|during) (?:sending|performing) (?:the )?(rcpt to|mail from|data|ehlo|helo|message body)(?-u:\b)",
+        r"(?i-u)(?-u:\b)(?:while|during)\s+(?:(?:sending|performing)\s+)?(?:the\s+)?(rcpt to|mail from|data|ehlo|helo|message body)(?-u:\b)",
         "",
     ),
     (r"(?i-u)\((data|rcpt|mail)\)", ""),
@@ -552,6 +552,7 @@ mod tests {
         assert_eq!(command("host mx.example.net[192.0.2.1] refused to talk to me: 421 busy"), "CONN");
         assert_eq!(command("Deferred: Connection timed out with mx.example.net."), "CONN");
         assert_eq!(command("Sorry, I wasn't able to establish an SMTP connection. (#4.4.1)"), "CONN");
+        assert_eq!(command("rejected the message\nduring RCPT TO with: 550 5.4.1 denied"), "RCPT");
         let gmail = "The recipient server did not accept our requests to connect. [mx.example.org. 198.51.100.9: timed out]";
         assert_eq!(command(gmail), "CONN");
         assert_eq!(remote_host(gmail), ("mx.example.org".to_string(), "198.51.100.9".to_string()));
