@@ -8,7 +8,8 @@
 //! say.
 
 use super::diag;
-use super::text::{action_of, ends_ci, is_expired, line_end, line_start, starts_ci, without_address_type};
+use super::mail::{ends_ci, starts_ci};
+use super::text::{action_of, is_expired, line_end, line_start, without_address_type};
 use super::Found;
 use crate::record::Action;
 

@@ -265,9 +265,7 @@ impl Mail {
         let client_sender = || {
             self.text.lines().find_map(|l| {
                 let p = super::diag::transcript_payload(l.trim())?;
-                p.get(..10)
-                    .is_some_and(|h| h.eq_ignore_ascii_case("mail from:"))
-                    .then(|| super::diag::addresses(p).next().map(|(_, a)| a))?
+                starts_ci(p, "mail from:").then(|| super::diag::addresses(p).next().map(|(_, a)| a))?
             })
         };
         let sender = if !self.original.from.is_empty() {
@@ -385,18 +383,28 @@ impl Mail {
     }
 }
 
-/// Does some line of `text` start with `prefix` (ASCII case-insensitive)?
-pub fn line_starts(text: &str, prefix: &str) -> bool {
-    text.lines()
-        .any(|l| l.len() >= prefix.len() && l.is_char_boundary(prefix.len()) && l[..prefix.len()].eq_ignore_ascii_case(prefix))
+/// `text` starts with `prefix` (lower-case), ignoring ASCII case; no copy made.
+pub fn starts_ci(text: &str, prefix: &str) -> bool {
+    text.as_bytes()
+        .get(..prefix.len())
+        .is_some_and(|h| h.eq_ignore_ascii_case(prefix.as_bytes()))
 }
 
-/// The value of the first `Name:` line in a text block.
+/// `text` ends with `suffix` (lower-case), ignoring ASCII case.
+pub fn ends_ci(text: &str, suffix: &str) -> bool {
+    text.len() >= suffix.len() && text.as_bytes()[text.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
+}
+
+/// Does some line of `text` start with `prefix` (ASCII case-insensitive)?
+pub fn line_starts(text: &str, prefix: &str) -> bool {
+    text.lines().any(|l| starts_ci(l, prefix))
+}
+
+/// The value of the first `Name:` line in a text block (`name` ASCII).
 pub fn field_value<'a>(text: &'a str, name: &str) -> Option<&'a str> {
     text.lines().find_map(|l| {
         let l = l.trim_start();
-        (l.len() >= name.len() && l.is_char_boundary(name.len()) && l[..name.len()].eq_ignore_ascii_case(name))
-            .then(|| l[name.len()..].trim())
+        starts_ci(l, name).then(|| l[name.len()..].trim())
     })
 }
 
@@ -564,15 +572,15 @@ fn has_plain_alternative(msg: &Message<'_>, i: usize) -> bool {
     false
 }
 
-/// The From field or the Subject reads like a bounce's (a mailer daemon's, "Undeliverable: ...").
 /// A subject that answers another message ("Re: Invoice", "AW: ...", "SV: ...").
 fn is_reply(subject: &str) -> bool {
-    let s = subject.trim_start().as_bytes();
+    let s = subject.trim_start();
     ["re:", "aw:", "sv:", "vs:", "antw:", "odp:", "rif:", "r:"]
         .iter()
-        .any(|p| s.len() >= p.len() && s[..p.len()].eq_ignore_ascii_case(p.as_bytes()))
+        .any(|p| starts_ci(s, p))
 }
 
+/// The From field or the Subject reads like a bounce's (a mailer daemon's, "Undeliverable: ...").
 fn headers_say_bounce(from_text: &str, subject: &str) -> bool {
     // The sender's name with its separators dropped: "post_master", "Mailer-Daemon", "Mail
     // Delivery System" and "mail.delivery" all read alike.

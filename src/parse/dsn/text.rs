@@ -9,7 +9,7 @@
 use super::diag;
 use super::entry::{fill, later_entries, mentions, stretch, up_to_rule, Block};
 use super::families::{Family, END, FAMILIES};
-use super::mail::Mail;
+use super::mail::{ends_ci, starts_ci, Mail};
 use super::Found;
 use crate::record::Action;
 use aho_corasick::AhoCorasick;
@@ -32,18 +32,6 @@ fn starts_headers(line: &str) -> bool {
     ]
     .iter()
     .any(|p| starts_ci(line, p))
-}
-
-/// `text` starts with `prefix` (lower-case), ignoring ASCII case; no copy made.
-pub(super) fn starts_ci(text: &str, prefix: &str) -> bool {
-    text.as_bytes()
-        .get(..prefix.len())
-        .is_some_and(|h| h.eq_ignore_ascii_case(prefix.as_bytes()))
-}
-
-/// `text` ends with `suffix` (lower-case), ignoring ASCII case.
-pub(super) fn ends_ci(text: &str, suffix: &str) -> bool {
-    text.len() >= suffix.len() && text.as_bytes()[text.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
 }
 
 /// `before` (the text up to an address) without Exchange's address type glued on at its end
