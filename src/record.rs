@@ -264,10 +264,15 @@ impl Record {
     pub fn answering_server(&self) -> String {
         match (self.remote_host.is_empty(), self.remote_ip.is_empty()) {
             (false, _) => self.remote_host.to_ascii_lowercase(),
-            (true, false) => format!("[{}]", self.remote_ip),
+            (true, false) => unnamed_server(&self.remote_ip),
             (true, true) => String::new(),
         }
     }
+}
+
+/// How a report names a server known only by its address: `[192.0.2.1]`.
+pub fn unnamed_server(ip: &str) -> String {
+    format!("[{ip}]")
 }
 
 fn bounce_type_text<S: Serializer>(value: &Option<BounceType>, s: S) -> Result<S::Ok, S::Error> {

@@ -4,7 +4,7 @@
 //! (`Summary::merge`). Maps are complete (never cut to a top N); only the rendering picks the top
 //! rows. The JSON form is the `report --format json` output, described in docs/summary-schema.md.
 
-use crate::record::Record;
+use crate::record::{unnamed_server, Record};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -261,10 +261,13 @@ impl Summary {
             let key = format!("{} {}", r.reply_code, r.status);
             bump(&mut self.by_code_status, key.trim(), 1);
         }
-        if host.is_empty() && !r.remote_ip.is_empty() {
+        // Its details under its name, or `[ip]` (as Record::answering_server names it).
+        let host = if host.is_empty() && !r.remote_ip.is_empty() {
             bump(&mut self.by_unnamed_remote_ip, &r.remote_ip, 1);
-        }
-        let host = r.answering_server();
+            unnamed_server(&r.remote_ip)
+        } else {
+            host
+        };
         if !host.is_empty() {
             let d = self.remote_hosts.entry(host).or_default();
             bump(&mut d.reply_codes, &r.reply_code, 1);
@@ -327,7 +330,7 @@ impl Summary {
     pub fn answering_servers(&self) -> Counts {
         let mut all = self.by_remote_host.clone();
         for (ip, n) in &self.by_unnamed_remote_ip {
-            bump(&mut all, &format!("[{ip}]"), *n);
+            bump(&mut all, &unnamed_server(ip), *n);
         }
         all
     }
