@@ -141,7 +141,7 @@ impl<'b> Block<'b> {
                 t.push_str(&blk[above..e]);
                 continue;
             }
-            if let Some(head) = blk[..from].rfind("while talking to").filter(|&h| h > at) {
+            if let Some(head) = blk[..from].rfind(diag::SESSION_HEAD).filter(|&h| h > at) {
                 t.push('\n');
                 t.push_str(&blk[line_start(head)..line_end(blk, head)]);
             }

@@ -571,11 +571,11 @@ pub fn complete(found: &mut [Found], mail: &Mail) {
             // (">>> ." then "554 5.7.1 <b@y>... Message rejected").
             f.smtp_command = later_entries(&all_mentions, k, blk.len())
                 .map(|(a, e)| {
-                    let own = diag::command(&blk[line_start(blk, a)..e]);
+                    let line = line_start(blk, a);
+                    let own = diag::command(&blk[line..e]);
                     if !own.is_empty() {
                         return own;
                     }
-                    let line = line_start(blk, a);
                     let before = all_mentions.iter().rev().find(|m| m.0 < a).map_or(0, |m| line_end(blk, m.0));
                     // (Not past its own line's start: the other one may be named on it too.)
                     diag::command(&blk[before.min(line)..e])
@@ -593,10 +593,10 @@ pub fn complete(found: &mut [Found], mail: &Mail) {
             // Not named in the transcript at all: the session with its host, when one was
             // refused before any recipient ("... while talking to mail.example.org.:" then
             // ">>> MAIL From:<a@b>" and its refusal).
-            let head = format!("while talking to {}", f.remote_host.to_ascii_lowercase());
+            let head = format!("{} {}", diag::SESSION_HEAD, f.remote_host.to_ascii_lowercase());
             if let Some(h) = lower.find(&head) {
                 let end = lower[h + head.len()..]
-                    .find("while talking to")
+                    .find(diag::SESSION_HEAD)
                     .map_or(blk.len(), |e| h + head.len() + e);
                 f.smtp_command = diag::command(&blk[h..end]);
             }
