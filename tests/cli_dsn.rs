@@ -1076,14 +1076,7 @@ fn perturbed(mode: &str, name: &str) -> (tempfile::TempDir, std::path::PathBuf) 
     let (src, dst) = (dir.path().join("plain"), dir.path().join(mode));
     std::fs::create_dir(&src).unwrap();
     std::fs::copy(fixture(&format!("dsn/{name}")), src.join(name)).unwrap();
-    let out = common::output(
-        std::process::Command::new("python3")
-            .arg(common::root().join("tests/perturb.py"))
-            .arg(mode)
-            .arg(&src)
-            .arg(&dst),
-    );
-    assert!(out.status.success(), "perturb.py: {}", common::stderr(&out));
+    common::perturb(mode, &src, &dst);
     let path = dst.join(name);
     (dir, path)
 }

@@ -107,14 +107,7 @@ fn dsn_corpus_scores_the_same_rewrapped_forwarded_as_html_or_quoted_printable() 
     let dir = tempfile::tempdir().unwrap();
     for mode in ["wrap", "forward", "html", "qp"] {
         let d = dir.path().join(mode);
-        let out = common::output(
-            std::process::Command::new("python3")
-                .arg(common::root().join("tests/perturb.py"))
-                .arg(mode)
-                .arg(&dsn)
-                .arg(&d),
-        );
-        assert!(out.status.success(), "perturb.py {mode}: {}", common::stderr(&out));
+        common::perturb(mode, &dsn, &d);
         assert_eq!(without_time(score(&d, &labels)), want, "figures with the corpus {mode}");
     }
 }

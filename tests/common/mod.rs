@@ -104,3 +104,16 @@ pub fn corpus() -> Option<PathBuf> {
 pub fn tool(corpus: &Path, name: &str) -> PathBuf {
     corpus.parent().unwrap_or(corpus).join("tools").join(name)
 }
+
+/// Copy folder `from` to `to` with every email changed as tests/perturb.py's `mode` changes it
+/// (wrap, forward, html, qp); fails the test when the script does.
+pub fn perturb(mode: &str, from: &Path, to: &Path) {
+    let out = output(
+        Command::new("python3")
+            .arg(root().join("tests/perturb.py"))
+            .arg(mode)
+            .arg(from)
+            .arg(to),
+    );
+    assert!(out.status.success(), "perturb.py {mode}: {}", stderr(&out));
+}
