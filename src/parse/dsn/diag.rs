@@ -209,11 +209,21 @@ pub fn notice_host(text: &str) -> Option<String> {
 /// address goes to the address.
 pub fn remote_host(text: &str) -> (String, String) {
     let found = remote_host_exact(text);
-    if found.0.is_empty() && found.1.is_empty() && text.contains('\n') {
+    if found.0.is_empty() && found.1.is_empty() {
         // The phrase may be wrapped across lines ("host mx.example.com[192.0.2.1]\n said:").
-        return remote_host_exact(&unwrapped(text));
+        return remote_host_unwrapped(text);
     }
     found
+}
+
+/// The rest of [`remote_host`] once [`remote_host_exact`] found nothing in `text`: the text
+/// unwrapped, if it has lines to unwrap.
+pub fn remote_host_unwrapped(text: &str) -> (String, String) {
+    if text.contains('\n') {
+        remote_host_exact(&unwrapped(text))
+    } else {
+        (String::new(), String::new())
+    }
 }
 
 /// `text` with every run of white space, line breaks included, as one space.
@@ -321,8 +331,18 @@ pub fn command(text: &str) -> String {
     // The first pattern that matches names it; a phrase wrapped across lines ("in reply to
     // RCPT TO\n    command") is found in the text unwrapped.
     match command_exact(text) {
-        c if c.is_empty() && text.contains('\n') => command_in(&unwrapped(text)),
+        c if c.is_empty() => command_unwrapped(text),
         c => c,
+    }
+}
+
+/// The rest of [`command`] once [`command_exact`] found nothing in `text`: the text unwrapped,
+/// if it has lines to unwrap.
+pub fn command_unwrapped(text: &str) -> String {
+    if text.contains('\n') {
+        command_in(&unwrapped(text))
+    } else {
+        String::new()
     }
 }
 
@@ -354,7 +374,10 @@ pub fn transcript_payload(line: &str) -> Option<&str> {
     let after = if l.starts_with(['>', '<']) || l.starts_with("In: ") || l.starts_with("Out: ") {
         l
     } else {
-        let at = l.find(": >>").or_else(|| l.find(": <<"))?;
+        // ": >>" anywhere before ": <<", looked for at each colon (no searcher built per line).
+        let b = l.as_bytes();
+        let after_colon = |m: &[u8]| memchr::memchr_iter(b':', b).find(|&i| b[i + 1..].starts_with(m));
+        let at = after_colon(b" >>").or_else(|| after_colon(b" <<"))?;
         &l[at + 2..]
     };
     let rest = after.strip_prefix(">>>").or_else(|| after.strip_prefix("<<<"));

@@ -333,7 +333,7 @@ pub(super) fn fill(f: &mut Found, entry: &Entry, block: &Block) {
         let (h, ip) = if h.is_empty() && ip.is_empty() {
             match shared {
                 // The stretch as written was looked at: now unwrapped, then the shared text.
-                Some(shared) => match diag::remote_host(seg) {
+                Some(shared) => match diag::remote_host_unwrapped(seg) {
                     (h, ip) if h.is_empty() && ip.is_empty() => match diag::remote_host(shared) {
                         // The server the notice names once for all ("Generating server: x").
                         (h, ip) if h.is_empty() && ip.is_empty() => (diag::notice_host(blk).unwrap_or_default(), ip),
@@ -353,7 +353,7 @@ pub(super) fn fill(f: &mut Found, entry: &Entry, block: &Block) {
         f.smtp_command = diag::command_exact(seg);
         if f.smtp_command.is_empty() {
             f.smtp_command = match shared {
-                Some(shared) => Some(diag::command(seg))
+                Some(shared) => Some(diag::command_unwrapped(seg))
                     .filter(|c| !c.is_empty())
                     .unwrap_or_else(|| diag::command(shared)),
                 None => diag::command(blk),

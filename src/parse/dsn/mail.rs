@@ -137,6 +137,11 @@ static PARSER: std::sync::LazyLock<MessageParser> = std::sync::LazyLock::new(|| 
         .default_header_ignore()
 });
 
+/// The MIME parser as bouncer configures it (for `examples/mime_floor.rs`, which times it alone).
+pub fn parser() -> &'static MessageParser {
+    &PARSER
+}
+
 impl Mail {
     pub fn parse(raw: &[u8]) -> Option<Mail> {
         let msg = PARSER.parse(raw)?;
