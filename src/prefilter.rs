@@ -92,8 +92,25 @@ pub fn required_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
     let shortest = |l: &Vec<Vec<u8>>| l.iter().map(Vec::len).min().unwrap_or(0);
     match (literals(&hir, ExtractKind::Prefix), literals(&hir, ExtractKind::Suffix)) {
         (Some(p), Some(s)) => Some(if shortest(&s) > shortest(&p) { s } else { p }),
+        (None, None) => inner_literal(&hir).map(|l| vec![l]),
         (p, s) => p.or(s),
     }
+}
+
+/// The longest literal that stands on its own in the pattern's top-level sequence: every match
+/// contains it, wherever it starts and ends (`^[ \t]*x[ \t]*\[ip\]:[ \t]*$` is wide at both
+/// ends, but every match holds "]:"). Two bytes at least, or one punctuation mark (`#`): a lone
+/// letter or blank is in nearly every text.
+fn inner_literal(hir: &regex_syntax::hir::Hir) -> Option<Vec<u8>> {
+    use regex_syntax::hir::HirKind;
+    let HirKind::Concat(parts) = hir.kind() else { return None };
+    parts
+        .iter()
+        .filter_map(|h| match h.kind() {
+            HirKind::Literal(l) if l.0.len() >= 2 || l.0.first().is_some_and(u8::is_ascii_punctuation) => Some(l.0.to_ascii_lowercase()),
+            _ => None,
+        })
+        .max_by_key(Vec::len)
 }
 
 fn literals(hir: &regex_syntax::hir::Hir, kind: regex_syntax::hir::literal::ExtractKind) -> Option<Vec<Vec<u8>>> {
@@ -162,8 +179,9 @@ mod tests {
             required_literals(r"(?im)^\s*x does not like").unwrap(),
             [b"x does not like".to_vec()]
         );
-        // Wide at both ends: no list.
+        // Wide at both ends: no list, unless a literal of its own stands between.
         assert!(required_literals(r"\w+ \w+").is_none());
+        assert_eq!(required_literals(r"(?m)^\s*\w+\s*\[\d+\]:\s*$").unwrap(), [b"]:".to_vec()]);
         let p = Prefilter::new(&["(?i)host said", "user unknown", r"\d+ apples"]);
         // Case is ignored; "\d+ apples" needs " apples", which is not there.
         assert_eq!(p.candidates(b"the HOST SAID: 550 User Unknown").collect::<Vec<_>>(), [0, 1]);
