@@ -417,30 +417,36 @@ pub fn field_value<'a>(text: &'a str, name: &str) -> Option<&'a str> {
 pub fn original_from_text(text: &str) -> Original {
     let mut o = Original::default();
     let mut seen_header = false;
-    for l in text.lines() {
+    // Where "original message follows" stands (in any case), found in one pass over the text,
+    // not per line.
+    let lower = text.to_ascii_lowercase();
+    let mut follows = memchr::memmem::find_iter(lower.as_bytes(), b"original message follows").peekable();
+    let mut at = 0;
+    for raw in text.split_inclusive('\n') {
+        let (start, end) = (at, at + raw.len());
+        at = end;
+        let l = raw.strip_suffix('\n').unwrap_or(raw);
+        let l = l.strip_suffix('\r').unwrap_or(l);
+        while follows.next_if(|&p| p < start).is_some() {}
+        let phrase_here = follows.peek().is_some_and(|&p| p < end);
         // (An HTML notice's `<br>` then a line end leaves a blank before the next field.)
         let l = l.trim_start();
-        let lower = l.to_ascii_lowercase();
-        if lower.starts_with("received:")
-            || lower.starts_with("return-path:")
-            || lower.starts_with("message-id:")
-            || lower.starts_with("dkim-signature:")
-        {
+        if starts_ci(l, "received:") || starts_ci(l, "return-path:") || starts_ci(l, "message-id:") || starts_ci(l, "dkim-signature:") {
             seen_header = true;
         }
-        if lower.contains("original message follows") {
+        if phrase_here {
             // The returned message's header comes next (GroupWise: "Possibly truncated
             // original message follows:").
             seen_header = true;
             continue;
         }
-        if o.message_id.is_empty() && lower.starts_with("message-id:") {
+        if o.message_id.is_empty() && starts_ci(l, "message-id:") {
             o.message_id = l[11..].trim().to_string();
         }
-        if seen_header && o.from.is_empty() && lower.starts_with("from:") {
+        if seen_header && o.from.is_empty() && starts_ci(l, "from:") {
             o.from = first_address(&l[5..]).unwrap_or_default();
         }
-        if seen_header && o.to.is_empty() && lower.starts_with("to:") {
+        if seen_header && o.to.is_empty() && starts_ci(l, "to:") {
             o.to = super::diag::addresses(&l[3..]).map(|(_, a)| a).collect();
         }
     }
