@@ -120,12 +120,12 @@ pub fn embedded_start(text: &str) -> Option<usize> {
     let mut pos = 0;
     let mut start = None;
     for line in text.split_inclusive('\n') {
-        let l = line.trim_start().to_ascii_lowercase();
-        if start.is_none() && (l.starts_with("reporting-mta:") || l.starts_with("final-recipient:") || l.starts_with("original-recipient:"))
-        {
+        let l = line.trim_start();
+        let starts = |p: &str| super::mail::starts_ci(l, p);
+        if start.is_none() && (starts("reporting-mta:") || starts("final-recipient:") || starts("original-recipient:")) {
             start = Some(pos);
         }
-        if start.is_some() && (l.starts_with("action:") || l.starts_with("status:")) {
+        if start.is_some() && (starts("action:") || starts("status:")) {
             return start;
         }
         pos += line.len();
