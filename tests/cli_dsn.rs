@@ -126,6 +126,20 @@ fn text_bounces_of_each_family_name_the_server_that_answered() {
             ("remote_ip", "192.0.2.200"),
         ],
     );
+    // Gmail's older layout: the answer ends with the state its client was in (13: the greeting
+    // and EHLO), which names the command; no server is named.
+    let gmail_state = one("dsn/gmail-state.eml");
+    check(
+        &gmail_state,
+        &[
+            ("recipient", "trent@example.org"),
+            ("reply_code", "554"),
+            ("status", "5.7.1"),
+            ("smtp_command", "EHLO"),
+            ("remote_host", ""),
+            ("reason", "blocked"),
+        ],
+    );
     // A Google Groups refusal, in German: no code, no status; the family says "rejected".
     let group = one("dsn/googlegroups.eml");
     check(

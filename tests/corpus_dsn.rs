@@ -111,3 +111,38 @@ fn dsn_corpus_scores_the_same_rewrapped_forwarded_as_html_or_quoted_printable() 
         assert_eq!(without_time(score(&d, &labels)), want, "figures with the corpus {mode}");
     }
 }
+
+/// The SMTP command each record names agrees with the labels where they name one (the scorer
+/// does not score it; the record contract has it).
+#[test]
+fn dsn_corpus_names_the_smtp_command() {
+    let Some(corpus) = common::corpus() else { return };
+    let dsn = corpus.join("dsn");
+    let mut want = std::collections::HashMap::new();
+    let labels = std::fs::read_to_string(dsn.join("expected.tsv")).unwrap();
+    let mut lines = labels.lines();
+    let head: Vec<&str> = lines.next().unwrap().split('\t').collect();
+    let col = |name: &str| head.iter().position(|h| *h == name).unwrap();
+    let (file, rcpt, cmd) = (col("file"), col("recipient"), col("smtpcommand"));
+    for l in lines {
+        let c: Vec<&str> = l.split('\t').collect();
+        if !c[cmd].is_empty() {
+            want.insert((c[file].to_string(), c[rcpt].to_ascii_lowercase()), c[cmd].to_string());
+        }
+    }
+    let out = common::run(&["scan", "--format", "jsonl", dsn.to_str().unwrap()]);
+    let (mut seen, mut agree) = (0, 0);
+    for r in common::jsonl(&out) {
+        let name = Path::new(r["source"].as_str().unwrap())
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        if let Some(w) = want.get(&(name, r["recipient"].as_str().unwrap().to_string())) {
+            seen += 1;
+            agree += usize::from(r["smtp_command"] == w.as_str());
+        }
+    }
+    assert_eq!(seen, want.len(), "every labelled command's record is there");
+    assert!(agree * 100 >= seen * 94, "smtp_command {agree} / {seen}");
+}

@@ -322,6 +322,12 @@ const COMMAND_PATTERNS: &[(&str, &str)] = &[
         r"(?i-u)refused to talk to me|establish an smtp connection|connection (?:refused|timed out) with |did not accept our requests to connect",
         "CONN",
     ),
+    // Gmail's older notices end the other server's answer with the state its SMTP client was
+    // in ("... User unknown (state 14)."): 13 the greeting and EHLO, 14 the recipients, 15 to
+    // 18 the message.
+    (r"\(state 13\)", "EHLO"),
+    (r"\(state 14\)", "RCPT"),
+    (r"\(state 1[5-8]\)", "DATA"),
 ];
 
 static COMMANDS: LazyLock<Ordered> = LazyLock::new(|| Ordered::new(&COMMAND_PATTERNS.iter().map(|(p, _)| *p).collect::<Vec<_>>()));
@@ -589,6 +595,10 @@ mod tests {
             "RCPT"
         );
         assert_eq!(command("SMTP error from remote server for TEXT command, host: mx"), "DATA");
+        assert_eq!(command("was: 550 550 5.1.1 user unknown (state 14)."), "RCPT");
+        assert_eq!(command("was: 554 554 5.7.1 Client host [192.0.2.9] blocked (state 13)."), "EHLO");
+        assert_eq!(command("was: 554 554 5.7.0 Header error (state 18)."), "DATA");
+        assert_eq!(command("a state 14 of mind"), "");
         // Unwrapping squeezes with no cut at all (found by fuzzing: `max + 4` overflowed).
         assert_eq!(squeeze("a  b\n\tc ", usize::MAX), "a b c");
         // Phrases wrapped across lines, as a notice's own line width breaks them.
