@@ -497,9 +497,12 @@ pub fn strip_html(h: &str) -> String {
             pre = !closing;
         }
         let skip_to = if tag.starts_with("style") || tag.starts_with("script") {
-            after
-                .to_ascii_lowercase()
-                .find(&format!("</{}", &tag[..tag.find(' ').unwrap_or(tag.len())]))
+            // Its closing tag, in any case: looked for at each `<`, not in a lower-cased copy
+            // of the rest of the document for every such element.
+            let end = format!("</{}", &tag[..tag.find(' ').unwrap_or(tag.len())]);
+            let a = after.as_bytes();
+            memchr::memchr_iter(b'<', a)
+                .find(|&i| a[i..].get(..end.len()).is_some_and(|w| w.eq_ignore_ascii_case(end.as_bytes())))
                 .unwrap_or(gt)
         } else {
             gt
