@@ -61,6 +61,9 @@ pub struct Collector<'a> {
     /// Records kept when there is no live sink (and `keep` is set).
     pub records: Vec<Record>,
     pub keep: bool,
+    /// Count each record into the summary's tables (by reason, host, domain, ...), not only
+    /// into the accounting: `scan` writes the records themselves and needs no tables.
+    pub tables: bool,
     pub sink: Option<&'a mut (dyn RecordSink + 'static)>,
     pub sink_error: Option<io::Error>,
     /// One-line errors and warnings, in the order they happened.
@@ -76,6 +79,7 @@ impl<'a> Collector<'a> {
             summary: Summary::default(),
             records: Vec::new(),
             keep,
+            tables: true,
             sink: None,
             sink_error: None,
             messages: Vec::new(),
@@ -101,7 +105,11 @@ impl<'a> Collector<'a> {
                 continue;
             }
             kept += 1;
-            self.summary.add_record(&r);
+            if self.tables {
+                self.summary.add_record(&r);
+            } else {
+                self.summary.accounting.records += 1;
+            }
             self.emit(r);
         }
         if kept == 0 {

@@ -46,6 +46,7 @@ pub struct ChainResult {
 /// Read one chain: its files one after another, sharing the Postfix correlation state.
 pub fn run_chain<'a>(chain: &Chain, opts: &'a Options, keep: bool, sink: Option<&'a mut (dyn RecordSink + 'static)>) -> ChainResult {
     let mut out = Collector::new(&opts.filter, &opts.classifier, keep);
+    out.tables = opts.settings.tables;
     out.sink = sink;
     let mut carried = Carried::new(opts.settings.max_queue_ids);
     for src in &chain.sources {

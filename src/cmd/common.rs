@@ -87,6 +87,10 @@ pub struct InputArgs {
     #[arg(long)]
     pub all: bool,
 
+    /// Count records into the summary's tables (not an option: `scan` turns it off).
+    #[arg(skip = true)]
+    pub tables: bool,
+
     /// Print the accounting (lines = records + not failures + unparsed + filtered) on stderr
     #[arg(long)]
     pub stats: bool,
@@ -130,6 +134,7 @@ impl InputArgs {
                 year: self.year,
                 chunk_bytes: self.chunk_size,
                 all: self.all,
+                tables: self.tables,
             },
             filter: Filter {
                 since,

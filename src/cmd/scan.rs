@@ -46,8 +46,11 @@ pub struct Args {
     pub follow: FollowArgs,
 }
 
-pub fn run(args: Args) -> Result<ExitCode> {
+pub fn run(mut args: Args) -> Result<ExitCode> {
     let following = args.follow.follow;
+    // The records are the output: the summary's tables (by reason, host, ...) are not made,
+    // only the accounting (--stats, the exit code). Following, the last line counts hard and soft.
+    args.input.tables = following;
     let format = match args.format {
         Some(RecordFormat::Table) if following => {
             anyhow::bail!("--follow writes rows as they come: use --format csv or jsonl (a table needs them all)")

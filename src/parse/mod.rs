@@ -34,6 +34,8 @@ pub struct Settings {
     /// Also give records for messages that are not bounces (auto-replies, abuse reports),
     /// with reason `vacation` / `feedback`.
     pub all: bool,
+    /// Count records into the summary's tables (`Collector::tables`); off for `scan`.
+    pub tables: bool,
 }
 
 impl Default for Settings {
@@ -45,6 +47,7 @@ impl Default for Settings {
             year: None,
             chunk_bytes: DEFAULT_CHUNK_BYTES,
             all: false,
+            tables: true,
         }
     }
 }

@@ -132,6 +132,7 @@ pub fn parse_chunk(
     keep: bool,
 ) -> ChunkOut {
     let mut out = Collector::new(filter, classifier, keep);
+    out.tables = settings.tables;
     let mut p = ChunkParser {
         entries: HashMap::default(),
         holes: Vec::new(),
