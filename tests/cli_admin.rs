@@ -126,3 +126,25 @@ fn table_colours_only_on_a_terminal_and_never_with_no_color() {
         "NO_COLOR=1: no colour: {tty:?}"
     );
 }
+
+/// `scan --stats` accounts for every line and message as `report` does (scan keeps the
+/// accounting without the summary's tables): logs, bounce emails, Exchange logs.
+#[test]
+fn scan_stats_give_the_accounting_report_gives() {
+    for dir in ["postfix", "dsn", "exchange"] {
+        let path = fixture(dir);
+        let path = path.to_str().unwrap();
+        let rep = run(&["report", "--format", "json", path]);
+        let s: serde_json::Value = serde_json::from_str(&stdout(&rep)).expect("report JSON");
+        let (a, i) = (&s["accounting"], &s["inputs"]);
+        let want = format!(
+            "bouncer: stats: {} inputs, {} lines + {} messages = {} with failures ({} records) + {} not failures + {} unparsed + {} filtered;",
+            i["files"], i["lines"], i["messages"], a["failures"], a["records"], a["not_failures"], a["unparsed"], a["filtered"]
+        );
+        assert!(a["records"].as_u64().unwrap() > 0, "{dir}: {s}");
+        let scan = run(&["scan", "--stats", "--format", "jsonl", path]);
+        let rows = stdout(&scan).lines().count() as u64;
+        assert_eq!(rows, a["records"].as_u64().unwrap(), "{dir}: one row per record");
+        assert!(stderr(&scan).contains(&want), "{dir}: {}\nwant {want}", stderr(&scan));
+    }
+}
