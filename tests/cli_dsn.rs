@@ -1194,3 +1194,46 @@ fn replies_tables_full_width_labels_and_a_refused_session() {
         ],
     );
 }
+
+/// A one-message file is read whole when it can be, line by line otherwise (CR line ends, an
+/// mbox `From ` line, more than the first block, a size cap): the records are the same.
+#[test]
+fn an_email_gives_the_same_records_however_it_is_read() {
+    let raw = std::fs::read(fixture("dsn/qmail-multi.eml")).unwrap();
+    let lf: Vec<u8> = String::from_utf8_lossy(&raw).replace("\r\n", "\n").into_bytes();
+    let dir = tempfile::tempdir().unwrap();
+    let mut padded = lf.clone();
+    padded.extend(std::iter::repeat_n(b"padding line of the returned message\n".as_slice(), 600).flatten());
+    let variants: Vec<(&str, Vec<u8>)> = vec![
+        ("as-is.eml", lf.clone()),
+        ("no-final-newline.eml", lf.trim_ascii_end().to_vec()),
+        ("crlf.eml", String::from_utf8_lossy(&lf).replace('\n', "\r\n").into_bytes()),
+        (
+            "mbox.eml",
+            [b"From MAILER-DAEMON Mon Jan  5 10:00:00 2026\n".as_slice(), &lf].concat(),
+        ),
+        ("padded.eml", padded),
+    ];
+    let fields = |r: &Value| {
+        ["recipient", "status", "reply_code", "remote_ip", "smtp_command", "reason"].map(|k| r[k].as_str().unwrap_or("").to_string())
+    };
+    let want: Vec<_> = jsonl(&run(&[
+        "scan",
+        "--format",
+        "jsonl",
+        fixture("dsn/qmail-multi.eml").to_str().unwrap(),
+    ]))
+    .iter()
+    .map(fields)
+    .collect();
+    assert!(want.len() >= 2, "{want:?}");
+    for (name, bytes) in variants {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        let got: Vec<_> = jsonl(&run(&["scan", "--format", "jsonl", p.to_str().unwrap()]))
+            .iter()
+            .map(fields)
+            .collect();
+        assert_eq!(got, want, "{name}");
+    }
+}

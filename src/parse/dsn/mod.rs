@@ -40,6 +40,36 @@ pub struct Found {
 
 /// Read one stream holding one email or an mbox of several; every message is one unit.
 pub fn read_stream(reader: &mut dyn BufRead, source: &Arc<str>, settings: &Settings, out: &mut Collector<'_>) -> io::Result<()> {
+    // The common case, a file that is one message as it stands (LF line ends, no mbox `From `
+    // line) and fits in the reader's first block, is handed on whole: byte for byte what the
+    // line-by-line copy below would make of it, without a copy per line.
+    let cap = settings.max_message_bytes.max(1024);
+    let first = reader.fill_buf()?;
+    let size = first.len();
+    let plain = size > 0
+        && size < cap
+        && memchr::memchr(b'\r', first).is_none()
+        && !first.starts_with(b"From ")
+        && memchr::memmem::find(first, b"\nFrom ").is_none();
+    if !plain {
+        return read_lines(reader, source, settings, out);
+    }
+    let mut msg = first.to_vec();
+    reader.consume(size);
+    if !reader.fill_buf()?.is_empty() {
+        // More follows: line by line after all, from the bytes already taken.
+        return read_lines(&mut io::Read::chain(io::Cursor::new(msg), reader), source, settings, out);
+    }
+    if !msg.ends_with(b"\n") {
+        msg.push(b'\n');
+    }
+    finish(&msg, 1, false, source, settings, out);
+    Ok(())
+}
+
+/// Messages split at mbox `From ` lines (the one that opens the file too), line ends made LF,
+/// each message cut at `--max-message-bytes`.
+fn read_lines(reader: &mut dyn BufRead, source: &Arc<str>, settings: &Settings, out: &mut Collector<'_>) -> io::Result<()> {
     let mut lines = Lines::new(reader);
     let mut line = Vec::new();
     let mut msg: Vec<u8> = Vec::new();
