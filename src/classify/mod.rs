@@ -257,13 +257,15 @@ impl Rule {
 /// Bytes and ASCII-only case folding: the diagnostic texts are mostly ASCII, and Unicode-aware
 /// case folding makes every automaton several times larger. Only the lazy DFA (and the PikeVM
 /// behind it) is built: the literal prefilter in front of the rules already picks the texts a
-/// rule may match, and a rule only says whether it matches, so regex's own prefilter, one-pass
-/// DFA and backtracker would add build time (most of it, over 100 rules) and no speed.
+/// rule may match, and a rule only says whether it matches (on texts it has not seen, the
+/// answers are remembered), so regex's own prefilter, one-pass DFA, backtracker and full DFA
+/// (built up front for a small rule) would add build time (most of it, over 100 rules) and no
+/// speed.
 fn build_rule(pattern: &str) -> Result<Regex, Box<BuildError>> {
     use regex_automata::{meta, util::syntax};
     Regex::builder()
         .syntax(syntax::Config::new().case_insensitive(true).unicode(false).utf8(false))
-        .configure(meta::Config::new().auto_prefilter(false).onepass(false).backtrack(false))
+        .configure(meta::Config::new().auto_prefilter(false).onepass(false).backtrack(false).dfa(false))
         .build(pattern)
         .map_err(Box::new)
 }
