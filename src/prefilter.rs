@@ -89,12 +89,18 @@ pub fn required_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
         .build()
         .parse(&strip_flags(pattern))
         .ok()?;
+    // The list whose shortest literal is longest: prefixes, then suffixes, then a literal
+    // inside, on a tie (`@[a-z.]+:\s*\[ip\],` starts with "@", in every text with an address,
+    // but always holds "],").
     let shortest = |l: &Vec<Vec<u8>>| l.iter().map(Vec::len).min().unwrap_or(0);
-    match (literals(&hir, ExtractKind::Prefix), literals(&hir, ExtractKind::Suffix)) {
-        (Some(p), Some(s)) => Some(if shortest(&s) > shortest(&p) { s } else { p }),
-        (None, None) => inner_literal(&hir).map(|l| vec![l]),
-        (p, s) => p.or(s),
-    }
+    [
+        literals(&hir, ExtractKind::Prefix),
+        literals(&hir, ExtractKind::Suffix),
+        inner_literal(&hir).map(|l| vec![l]),
+    ]
+    .into_iter()
+    .flatten()
+    .reduce(|best, l| if shortest(&l) > shortest(&best) { l } else { best })
 }
 
 /// The longest literal that stands on its own in the pattern's top-level sequence: every match
@@ -182,6 +188,8 @@ mod tests {
         // Wide at both ends: no list, unless a literal of its own stands between.
         assert!(required_literals(r"\w+ \w+").is_none());
         assert_eq!(required_literals(r"(?m)^\s*\w+\s*\[\d+\]:\s*$").unwrap(), [b"]:".to_vec()]);
+        // A longer literal inside beats a one-byte prefix.
+        assert_eq!(required_literals(r"@\w+:\s*\[\d+\],\s*\d").unwrap(), [b"],".to_vec()]);
         let p = Prefilter::new(&["(?i)host said", "user unknown", r"\d+ apples"]);
         // Case is ignored; "\d+ apples" needs " apples", which is not there.
         assert_eq!(p.candidates(b"the HOST SAID: 550 User Unknown").collect::<Vec<_>>(), [0, 1]);
