@@ -1171,11 +1171,18 @@ fn replies_tables_full_width_labels_and_a_refused_session() {
     assert_eq!(s["accounting"]["records"], 0, "{s}");
     assert_eq!(s["accounting"]["not_failures"], 1, "{s}");
 
+    // A table of header cells and values reads as labels ("Remote server: mx2.example.com").
     let recs = scan("dsn/html-table.eml", &[]);
     assert_eq!(recs.len(), 1, "{recs:?}");
     check(
         &recs[0],
-        &[("recipient", "erin@example.com"), ("reply_code", "550"), ("status", "5.7.606")],
+        &[
+            ("recipient", "erin@example.com"),
+            ("reply_code", "550"),
+            ("status", "5.7.606"),
+            ("remote_host", "mx2.example.com"),
+            ("remote_ip", "198.51.100.90"),
+        ],
     );
 
     let recs = scan("dsn/carrier-ja.eml", &[]);

@@ -464,6 +464,8 @@ pub fn strip_html(h: &str) -> String {
     let mut out = String::with_capacity(h.len() / 2);
     let mut rest = h;
     let mut pre = false;
+    // A row's header cell was closed and no other cell has opened since.
+    let mut after_th = false;
     let push_text = |out: &mut String, t: &str, pre: bool| {
         if pre {
             out.push_str(t);
@@ -489,8 +491,17 @@ pub fn strip_html(h: &str) -> String {
             .any(|t| is(t))
         {
             out.push('\n');
+            after_th = false;
         } else if is("td") || is("th") {
-            // Table cells stand apart ("Recipient" | "a@x"), as a browser shows them.
+            // Table cells stand apart ("Recipient" | "a@x"), as a browser shows them; a row's
+            // header cell then its value read as a label ("Remote server: mx.example.org").
+            if is("td") && !closing && after_th {
+                out.truncate(out.trim_end().len());
+                if !out.ends_with([':', '：']) {
+                    out.push(':');
+                }
+            }
+            after_th = is("th") && closing;
             out.push(' ');
         }
         if is("pre") {
@@ -655,6 +666,13 @@ mod tests {
             super::strip_html(h),
             "\nThe address couldn't be found:\n   ann@example.com & bob@example.com (550 5.1.1)\n\n&unknown; &amp\n\nline one\nline two"
         );
+        // A row's header cell and its value read as a label; a header row of a table, and a
+        // label that has its colon, stay as they are.
+        let t = "<table><tr><th>Host</th><th>Code</th></tr><tr><td>mx</td><td>550</td></tr>\
+                 <tr><th>Remote server </th><td>mx.example.org</td></tr><tr><th>Stage:</th><td>RCPT</td></tr></table>";
+        let text = super::strip_html(t);
+        let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        assert_eq!(lines, ["Host  Code", "mx  550", "Remote server: mx.example.org", "Stage: RCPT"]);
     }
 
     #[test]
