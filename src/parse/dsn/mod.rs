@@ -44,7 +44,12 @@ pub fn read_stream(reader: &mut dyn BufRead, source: &Arc<str>, settings: &Setti
     // line) and fits in the reader's first block, is handed on whole: byte for byte what the
     // line-by-line copy below would make of it, without a copy per line.
     let cap = settings.max_message_bytes.max(1024);
-    let first = reader.fill_buf()?;
+    let first = match reader.fill_buf() {
+        Ok(b) => b,
+        // (The line reader retries an interrupted read.)
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => return read_lines(reader, source, settings, out),
+        Err(e) => return Err(e),
+    };
     let size = first.len();
     let plain = size > 0
         && size < cap
@@ -56,7 +61,12 @@ pub fn read_stream(reader: &mut dyn BufRead, source: &Arc<str>, settings: &Setti
     }
     let mut msg = first.to_vec();
     reader.consume(size);
-    if !reader.fill_buf()?.is_empty() {
+    let more = match reader.fill_buf() {
+        Ok(b) => !b.is_empty(),
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => true,
+        Err(e) => return Err(e),
+    };
+    if more {
         // More follows: line by line after all, from the bytes already taken.
         return read_lines(&mut io::Read::chain(io::Cursor::new(msg), reader), source, settings, out);
     }
