@@ -219,10 +219,16 @@ pub fn remote_host(text: &str) -> (String, String) {
 /// The rest of [`remote_host`] once [`remote_host_exact`] found nothing in `text`: the text
 /// unwrapped, if it has lines to unwrap.
 pub fn remote_host_unwrapped(text: &str) -> (String, String) {
+    on_unwrapped(text, remote_host_exact)
+}
+
+/// `find` on `text` unwrapped, if it has lines to unwrap; nothing otherwise (the text as
+/// written was looked at already).
+fn on_unwrapped<T: Default>(text: &str, find: impl Fn(&str) -> T) -> T {
     if text.contains('\n') {
-        remote_host_exact(&unwrapped(text))
+        find(&unwrapped(text))
     } else {
-        (String::new(), String::new())
+        T::default()
     }
 }
 
@@ -345,11 +351,7 @@ pub fn command(text: &str) -> String {
 /// The rest of [`command`] once [`command_exact`] found nothing in `text`: the text unwrapped,
 /// if it has lines to unwrap.
 pub fn command_unwrapped(text: &str) -> String {
-    if text.contains('\n') {
-        command_in(&unwrapped(text))
-    } else {
-        String::new()
-    }
+    on_unwrapped(text, command_in)
 }
 
 /// As [`command`], but the phrase as written only: for a first look at a part of a text whose

@@ -43,7 +43,7 @@ pub fn read_stream(reader: &mut dyn BufRead, source: &Arc<str>, settings: &Setti
     // The common case, a file that is one message as it stands (LF line ends, no mbox `From `
     // line) and fits in the reader's first block, is handed on whole: byte for byte what the
     // line-by-line copy below would make of it, without a copy per line.
-    let cap = settings.max_message_bytes.max(1024);
+    let cap = message_cap(settings);
     let first = match reader.fill_buf() {
         Ok(b) => b,
         // (The line reader retries an interrupted read.)
@@ -77,6 +77,12 @@ pub fn read_stream(reader: &mut dyn BufRead, source: &Arc<str>, settings: &Setti
     Ok(())
 }
 
+/// The most bytes of one message read (`--max-message-bytes`, at least 1 KiB): the same bound
+/// for a file taken whole and one read line by line, so both give the same message.
+fn message_cap(settings: &Settings) -> usize {
+    settings.max_message_bytes.max(1024)
+}
+
 /// Messages split at mbox `From ` lines (the one that opens the file too), line ends made LF,
 /// each message cut at `--max-message-bytes`.
 fn read_lines(reader: &mut dyn BufRead, source: &Arc<str>, settings: &Settings, out: &mut Collector<'_>) -> io::Result<()> {
@@ -87,7 +93,7 @@ fn read_lines(reader: &mut dyn BufRead, source: &Arc<str>, settings: &Settings, 
     let mut cut = false;
     // A `From ` line is an mbox separator only when a header field follows it.
     let mut held: Option<(Vec<u8>, u64)> = None;
-    let cap = settings.max_message_bytes.max(1024);
+    let cap = message_cap(settings);
     while lines.next(&mut line, cap)? {
         let n = lines.number;
         if let Some((from, at)) = held.take() {
