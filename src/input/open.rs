@@ -63,19 +63,14 @@ const HEAD: usize = 16 * 1024;
 /// Read up to `n` bytes (fewer only at the end of the stream); an error after some bytes is kept
 /// for later: the bytes are still read (a truncated archive gives what it has, then its error).
 fn read_head_lenient(r: &mut dyn Read, n: usize) -> io::Result<(Vec<u8>, Option<io::Error>)> {
+    // Straight into the buffer: `read_to_end` keeps what it read before an error and retries
+    // an interrupted read itself.
     let mut buf = Vec::with_capacity(n);
-    let mut chunk = [0u8; 8192];
-    while buf.len() < n {
-        let want = chunk.len().min(n - buf.len());
-        match r.read(&mut chunk[..want]) {
-            Ok(0) => break,
-            Ok(k) => buf.extend_from_slice(&chunk[..k]),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) if buf.is_empty() => return Err(e),
-            Err(e) => return Ok((buf, Some(e))),
-        }
+    match r.take(n as u64).read_to_end(&mut buf) {
+        Ok(_) => Ok((buf, None)),
+        Err(e) if buf.is_empty() => Err(e),
+        Err(e) => Ok((buf, Some(e))),
     }
-    Ok((buf, None))
 }
 
 /// A reader that fails with a stored error (the rest of a stream that broke early).
