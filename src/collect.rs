@@ -105,10 +105,9 @@ impl<'a> Collector<'a> {
                 continue;
             }
             kept += 1;
+            self.summary.accounting.records += 1;
             if self.tables {
-                self.summary.add_record(&r);
-            } else {
-                self.summary.accounting.records += 1;
+                self.summary.add_to_tables(&r);
             }
             self.emit(r);
         }

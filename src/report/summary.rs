@@ -242,6 +242,12 @@ impl Summary {
     /// Count one record in every map (a field that is empty is not counted in its map).
     pub fn add_record(&mut self, r: &Record) {
         self.accounting.records += 1;
+        self.add_to_tables(r);
+    }
+
+    /// Count a record into the tables only (by action, reason, host, ...): its count in the
+    /// accounting is the caller's, as `Collector::failure` keeps it with or without tables.
+    pub fn add_to_tables(&mut self, r: &Record) {
         bump(&mut self.by_action, r.action.as_str(), 1);
         let bt = r.bounce_type.map(|b| b.as_str()).unwrap_or("");
         bump(&mut self.by_bounce_type, bt, 1);
