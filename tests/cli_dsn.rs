@@ -649,8 +649,9 @@ fn reports_in_their_less_common_shapes() {
     );
     // The same, reported for the alias (Final-Recipient) while the notice names the address it
     // led to: what the notice says is still about that one recipient.
+    let alias = one("dsn/report-alias.eml");
     check(
-        &one("dsn/report-alias.eml"),
+        &alias,
         &[
             ("recipient", "sales@example.org"),
             ("reply_code", "421"),
@@ -659,6 +660,9 @@ fn reports_in_their_less_common_shapes() {
             ("remote_host", "mx7.example.org"),
         ],
     );
+    // With no Diagnostic-Code, its answer is the notice's, from the line with the first code.
+    let diagnostic = alias["diagnostic"].as_str().unwrap();
+    assert!(diagnostic.starts_with("<<< 421 4.3.2 Service shutting down"), "{diagnostic}");
     // Postfix's notice with no report part, two recipients and no codes: each recipient's
     // diagnostic is its own entry, past the standard preamble; the alias an address was
     // expanded from is no recipient of its own.
@@ -1243,4 +1247,44 @@ fn an_email_gives_the_same_records_however_it_is_read() {
             .collect();
         assert_eq!(got, want, "{name}");
     }
+}
+
+/// A report whose status part is labelled text/plain is still the report, read before the
+/// message it returns (here itself a bounce, as in a postmaster's copy): its recipient, with the
+/// codes, host and command of its own notice.
+#[test]
+fn report_with_a_text_status_part_is_read_before_what_it_returns() {
+    let r = one("dsn/report-text-status.eml");
+    check(
+        &r,
+        &[
+            ("recipient", "nadia@far.example.com"),
+            ("action", "failed"),
+            ("reply_code", "550"),
+            ("status", "5.1.1"),
+            ("smtp_command", "RCPT"),
+            ("remote_host", "mx2.far.example.com"),
+            ("reason", "userunknown"),
+            ("message_id", "202603100759.ret7@other.example.org"),
+        ],
+    );
+}
+
+/// A boundary mistyped after the status part leaves the returned header inside it: the
+/// original's Message-ID and sender are still read there.
+#[test]
+fn returned_header_left_inside_the_status_part_is_still_read() {
+    let r = one("dsn/report-open-status.eml");
+    check(
+        &r,
+        &[
+            ("recipient", "iris@dest.example.org"),
+            ("reply_code", "550"),
+            ("status", "5.1.1"),
+            ("remote_host", "mx.dest.example.org"),
+            ("remote_ip", "198.51.100.23"),
+            ("sender", "hugo@example.net"),
+            ("message_id", "plan-77@example.net"),
+        ],
+    );
 }

@@ -11,10 +11,13 @@ Modes (each leaves the words of every notice as they are):
            desk forwards a bounce to the postmaster
   html     turn the notice's plain-text part into an HTML part (paragraphs, <br>, entities)
   qp       send the notice's plain-text part quoted-printable
+  textstatus
+           label the report's status part text/plain instead of message/delivery-status, as
+           MTAs that write their report fields as a text attachment do
 
 Only the notice's plain-text parts that carry no transfer encoding are rewritten (wrap, html,
 qp; html and qp only in MIME emails); report parts, returned messages and header fields are
-left alone. Files are byte strings
+left alone (textstatus changes only the status parts' Content-Type). Files are byte strings
 throughout: charsets and line ends (LF or CRLF) are kept.
 """
 import html
@@ -192,6 +195,8 @@ def perturb(mode, raw):
         return retype(rewrite(raw, as_html, whole=False), "html")
     if mode == "qp":
         return retype(rewrite(raw, as_qp, whole=False), "qp")
+    if mode == "textstatus":
+        return re.sub(rb"(?im)^(content-type:[ \t]*)message/(global-)?delivery-status", rb"\1text/plain", raw)
     raise SystemExit(f"perturb.py: unknown mode {mode!r}")
 
 

@@ -81,9 +81,13 @@ fn lower_addr(a: Option<&mail_parser::Address<'_>>) -> String {
 
 /// A text part whose declared charset did not fit its bytes (replacement characters came out)
 /// but whose bytes, once the transfer encoding is undone, are valid UTF-8: a server that wrote
-/// UTF-8 and labelled it ISO-2022-JP or Shift_JIS. The bytes are read as UTF-8 then.
+/// UTF-8 and labelled it ISO-2022-JP or Shift_JIS. The bytes are read as UTF-8 then. A part
+/// that declares no charset but holds ISO-2022-JP's escape sequences is read as ISO-2022-JP.
 fn utf8_if_mislabelled<'a>(msg: &'a Message<'_>, part: &mail_parser::MessagePart<'_>, decoded: &'a str) -> std::borrow::Cow<'a, str> {
     use mail_parser::decoders::{base64::base64_decode, quoted_printable::quoted_printable_decode};
+    if decoded.contains('\x1b') && part.content_type().and_then(|c| c.attribute("charset")).is_none() {
+        return jis_escapes_decoded(decoded.as_bytes()).into();
+    }
     if !decoded.contains('\u{FFFD}') {
         return decoded.into();
     }
@@ -171,6 +175,18 @@ impl Mail {
         if m.original.message_id.is_empty() && m.original.from.is_empty() {
             m.original = original_from_text(&m.text);
         }
+        if m.original.message_id.is_empty() && m.original.from.is_empty() {
+            // A boundary that does not close the status part (one mistyped by hand or by an
+            // anonymiser) leaves the returned header in it, after the report fields.
+            if let Some(o) = m
+                .status_parts
+                .iter()
+                .map(|p| original_from_text(p))
+                .find(|o| !o.message_id.is_empty() || !o.from.is_empty())
+            {
+                m.original = o;
+            }
+        }
         Some(m)
     }
 
@@ -255,8 +271,9 @@ impl Mail {
     }
 
     fn push_text(&mut self, t: &str) {
+        // Each part is a paragraph of its own.
         if !self.text.is_empty() {
-            self.text.push('\n');
+            self.text.push_str("\n\n");
         }
         self.text.push_str(t);
     }

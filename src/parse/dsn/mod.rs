@@ -350,8 +350,15 @@ fn read_message_in(raw: &[u8], depth: u8) -> Outcome {
     // A note around a bounce (a gateway's notice around a report, a person's forward): the
     // attached message is the bounce when it reads as one. A notice of a known family with the
     // returned original attached is read as itself.
+    // A report itself (its status part mislabelled as text) is read before what it returns.
+    let own_report = m.content_type.starts_with("multipart/report");
     let try_attached = |m: &mail::Mail, any: bool| match &m.attached {
-        Some(a) if depth < 2 && m.status_parts.is_empty() && (a.report || (text::family(m).is_none() && (any || a.bounce_like))) => {
+        Some(a)
+            if depth < 2
+                && m.status_parts.is_empty()
+                && (any || !own_report)
+                && (a.report || (text::family(m).is_none() && (any || a.bounce_like))) =>
+        {
             match read_message_in(&a.raw, depth + 1) {
                 Outcome::Failure(found, extra) => Some(Outcome::Failure(found, extra)),
                 _ => None,
@@ -381,12 +388,18 @@ fn read_message_in(raw: &[u8], depth: u8) -> Outcome {
         };
     }
     let mut found = Vec::new();
+    // The notice above report fields written in its own text (a status part labelled as text):
+    // its codes, host and command are read there, not in the fields.
+    let mut notice = m.text.as_str();
     if !m.status_parts.is_empty() {
         for part in &m.status_parts {
             found.extend(rfc3464::read(part, &m));
         }
     } else if let Some(at) = rfc3464::embedded_start(&m.text) {
         found = rfc3464::read(&m.text[at..], &m);
+        if !m.text[..at].trim().is_empty() {
+            notice = &m.text[..at];
+        }
     }
     let mut is_report = !found.is_empty() || !m.status_parts.is_empty();
     if found.iter().all(|f| f.action.is_none()) {
@@ -401,9 +414,9 @@ fn read_message_in(raw: &[u8], depth: u8) -> Outcome {
         }
     } else {
         found.retain(|f| f.action.is_some());
-        text::complete(&mut found, &m);
+        text::complete_in(&mut found, &m, notice);
     }
-    if found.is_empty() && m.attached.as_ref().is_some_and(|a| !a.bounce_like) {
+    if found.is_empty() && m.attached.as_ref().is_some_and(|a| !a.bounce_like || own_report) {
         // Nothing here: an attachment whose headers did not say so may still be the bounce.
         if let Some(o) = try_attached(&m, true) {
             return o;

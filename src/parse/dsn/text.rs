@@ -15,7 +15,7 @@ use crate::record::Action;
 use aho_corasick::AhoCorasick;
 use std::sync::LazyLock;
 
-/// A line that starts the returned message's header block.
+/// A line that starts the returned message's header block, or a report's fields.
 fn starts_headers(line: &str) -> bool {
     let l = line.as_bytes();
     if l.first().is_none_or(|c| c.is_ascii_whitespace()) {
@@ -29,6 +29,8 @@ fn starts_headers(line: &str) -> bool {
         "arc-seal:",
         "authentication-results:",
         "received-spf:",
+        // A report's fields, written in the text (a status part labelled as text).
+        "reporting-mta:",
     ]
     .iter()
     .any(|p| starts_ci(line, p))
@@ -494,6 +496,12 @@ pub(super) fn action_of(texts: &[&str]) -> Action {
 /// Fill what a delivery status report left out (codes, host, command) from the text part,
 /// reading each recipient's stretch of the human-readable notice.
 pub fn complete(found: &mut [Found], mail: &Mail) {
+    complete_in(found, mail, &mail.text)
+}
+
+/// [`complete`] from `text`, a part of the notice (the words above report fields that stand in
+/// the text itself).
+pub fn complete_in(found: &mut [Found], mail: &Mail, text: &str) {
     if found
         .iter()
         .all(|f| !f.reply_code.is_empty() && !f.remote_host.is_empty() && !f.diagnostic.is_empty() && !f.smtp_command.is_empty())
@@ -501,7 +509,7 @@ pub fn complete(found: &mut [Found], mail: &Mail) {
         return;
     }
     let fam = family(mail);
-    let blk = block(&mail.text, fam);
+    let blk = block(text, fam);
     let lower = blk.to_ascii_lowercase();
     // Where each recipient's address first stands in the block.
     let starts: Vec<Option<usize>> = found
@@ -543,6 +551,14 @@ pub fn complete(found: &mut [Found], mail: &Mail) {
                 // No code: the words up to the end of the paragraph ("mailbox is full: retry
                 // timeout exceeded").
                 let para = rest.split("\n\n").next().unwrap_or("");
+                f.diagnostic = diag::squeeze(para, 600);
+            }
+        }
+        if at.is_none() && single && f.diagnostic.is_empty() {
+            // A notice that does not name its one recipient (it names the alias or program the
+            // address led to): its answer is the paragraph from the line with the first code.
+            if let Some((p, _)) = diag::reply_code(seg) {
+                let para = seg[line_start(seg, p)..].split("\n\n").next().unwrap_or("");
                 f.diagnostic = diag::squeeze(para, 600);
             }
         }
