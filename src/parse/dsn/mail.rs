@@ -12,6 +12,13 @@ pub struct Original {
     pub to: Vec<String>,
 }
 
+impl Original {
+    /// Neither its Message-ID nor its sender found (yet).
+    pub fn is_empty(&self) -> bool {
+        self.message_id.is_empty() && self.from.is_empty()
+    }
+}
+
 /// A message, read for bounce fields.
 #[derive(Debug, Default)]
 pub struct Mail {
@@ -172,18 +179,13 @@ impl Mail {
         if m.text.contains('\r') {
             m.text = m.text.replace("\r\n", "\n").replace('\r', "\n");
         }
-        if m.original.message_id.is_empty() && m.original.from.is_empty() {
+        if m.original.is_empty() {
             m.original = original_from_text(&m.text);
         }
-        if m.original.message_id.is_empty() && m.original.from.is_empty() {
+        if m.original.is_empty() {
             // A boundary that does not close the status part (one mistyped by hand or by an
             // anonymiser) leaves the returned header in it, after the report fields.
-            if let Some(o) = m
-                .status_parts
-                .iter()
-                .map(|p| original_from_text(p))
-                .find(|o| !o.message_id.is_empty() || !o.from.is_empty())
-            {
+            if let Some(o) = m.status_parts.iter().map(|p| original_from_text(p)).find(|o| !o.is_empty()) {
                 m.original = o;
             }
         }
@@ -254,7 +256,7 @@ impl Mail {
                                 || headers_say_bounce(inner.header_raw("From").unwrap_or(""), inner.subject().unwrap_or("")),
                         });
                     }
-                    if self.original.message_id.is_empty() && self.original.from.is_empty() {
+                    if self.original.is_empty() {
                         self.original = Original {
                             message_id: inner.message_id().unwrap_or("").to_string(),
                             from: lower_addr(inner.from()),

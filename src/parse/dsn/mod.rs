@@ -414,7 +414,7 @@ fn read_message_in(raw: &[u8], depth: u8) -> Outcome {
         }
     } else {
         found.retain(|f| f.action.is_some());
-        text::complete_in(&mut found, &m, notice);
+        text::complete(&mut found, &m, notice);
     }
     if found.is_empty() && m.attached.as_ref().is_some_and(|a| !a.bounce_like || own_report) {
         // Nothing here: an attachment whose headers did not say so may still be the bounce.

@@ -493,15 +493,10 @@ pub(super) fn action_of(texts: &[&str]) -> Action {
     }
 }
 
-/// Fill what a delivery status report left out (codes, host, command) from the text part,
-/// reading each recipient's stretch of the human-readable notice.
-pub fn complete(found: &mut [Found], mail: &Mail) {
-    complete_in(found, mail, &mail.text)
-}
-
-/// [`complete`] from `text`, a part of the notice (the words above report fields that stand in
-/// the text itself).
-pub fn complete_in(found: &mut [Found], mail: &Mail, text: &str) {
+/// Fill what a delivery status report left out (codes, host, command) from `notice`, the
+/// human-readable notice (the mail's text, or the part of it above report fields written in the
+/// text itself), reading each recipient's stretch of it.
+pub fn complete(found: &mut [Found], mail: &Mail, notice: &str) {
     if found
         .iter()
         .all(|f| !f.reply_code.is_empty() && !f.remote_host.is_empty() && !f.diagnostic.is_empty() && !f.smtp_command.is_empty())
@@ -509,7 +504,7 @@ pub fn complete_in(found: &mut [Found], mail: &Mail, text: &str) {
         return;
     }
     let fam = family(mail);
-    let blk = block(text, fam);
+    let blk = block(notice, fam);
     let lower = blk.to_ascii_lowercase();
     // Where each recipient's address first stands in the block.
     let starts: Vec<Option<usize>> = found
