@@ -343,7 +343,9 @@ impl Mail {
             ]
             .iter()
             .any(|p| subject.starts_with(p) || subject.contains(&format!(" {p}")));
-        if replied && !self.looks_like_bounce() {
+        // An MTA's notice is marked auto-replied too (Exim's are): its signature says it is one,
+        // whoever it is from.
+        if replied && !self.looks_like_bounce() && super::text::family(self).is_none() {
             return Some("vacation");
         }
         None
@@ -702,6 +704,28 @@ mod tests {
         let mixed = "From: a@example.org\nContent-Type: multipart/mixed; boundary=M\n\n--M\nContent-Type: text/html\n\n<p>html words</p>\n--M\nContent-Type: text/plain\n\nReceived: from x\n--M--\n";
         let text = Mail::parse(mixed.as_bytes()).unwrap().text;
         assert!(text.contains("html words"), "{text}");
+    }
+
+    #[test]
+    fn an_mta_notice_marked_auto_replied_is_no_vacation_reply() {
+        let notice = |from: &str, body: &str| {
+            let raw = format!("From: {from}\nAuto-Submitted: auto-replied\nSubject: Warning: message 1abc-22 delayed 24 hours\n\n{body}\n");
+            Mail::parse(raw.as_bytes()).expect("parses")
+        };
+        let exim = "This message was created automatically by mail delivery software.\n\
+                    A message that you sent has not yet been delivered to one or more of its recipients.";
+        // Exim marks its warnings auto-replied; its signature says what they are, also when the
+        // From field was rewritten to an ordinary address.
+        assert_eq!(
+            notice("Mail Delivery System <Mailer-Daemon@mx.example.org>", exim).not_bounce_kind(),
+            None
+        );
+        assert_eq!(notice("<robot@mail.example.net>", exim).not_bounce_kind(), None);
+        // A person's out-of-office answer is one.
+        assert_eq!(
+            notice("Ann <ann@example.org>", "I am away until Monday and will answer then.").not_bounce_kind(),
+            Some("vacation")
+        );
     }
 
     #[test]
