@@ -230,11 +230,19 @@ fn mbox_maildir_and_stdin() {
     assert_eq!(s["inputs"]["messages"], 2);
     assert_eq!(s["accounting"]["failures"], 1);
     assert_eq!(s["accounting"]["not_failures"], 1);
-    // A maildir: cur/ and new/ are read.
+    // A maildir: cur/ and new/ are read, and its sub-folder's; not tmp/ (a message still being
+    // delivered: heidi's) nor the server's index beside them (dovecot-uidlist).
     let recs = scan("dsn/maildir", &[]);
     let mut rcpts: Vec<&str> = recs.iter().map(|r| r["recipient"].as_str().unwrap()).collect();
     rcpts.sort();
-    assert_eq!(rcpts, ["erin@example.com", "grace@example.com"]);
+    assert_eq!(rcpts, ["erin@example.com", "grace@example.com", "judy@example.com"]);
+    let out = run(&["report", "--format", "json", fixture("dsn/maildir").to_str().unwrap()]);
+    let s: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!((s["inputs"]["files"].as_u64(), s["inputs"]["lines"].as_u64()), (Some(3), Some(0)));
+    // Named, the message in tmp/ is read.
+    let recs = scan("dsn/maildir/tmp", &[]);
+    assert_eq!(recs.len(), 1);
+    assert_eq!(recs[0]["recipient"], "heidi@example.com");
     // One message on standard input, as from a .forward pipe.
     let out = common::output(
         common::bouncer()
