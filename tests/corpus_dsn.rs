@@ -92,8 +92,9 @@ fn dsn_corpus_scores_the_same_whatever_the_line_ends() {
 
 /// The corpus changed the way real mail changes (tests/perturb.py: notices re-wrapped at 50
 /// columns, each email forwarded as an attachment, notices as HTML, notices quoted-printable,
-/// status parts labelled text/plain) scores exactly as the corpus itself: the readers go by
-/// what a notice says, not by how this copy of it happens to be laid out.
+/// status parts labelled text/plain, header fields reordered with status fields lower-cased and
+/// folded and boundaries renamed) scores exactly as the corpus itself: the readers go by what a
+/// notice says, not by how this copy of it happens to be laid out.
 #[test]
 fn dsn_corpus_scores_the_same_rewrapped_forwarded_as_html_or_quoted_printable() {
     let Some(corpus) = common::corpus() else { return };
@@ -105,7 +106,7 @@ fn dsn_corpus_scores_the_same_rewrapped_forwarded_as_html_or_quoted_printable() 
     };
     let want = without_time(score(&dsn, &labels));
     let dir = tempfile::tempdir().unwrap();
-    for mode in ["wrap", "forward", "html", "qp", "textstatus"] {
+    for mode in ["wrap", "forward", "html", "qp", "textstatus", "shapes"] {
         let d = dir.path().join(mode);
         common::perturb(mode, &dsn, &d);
         assert_eq!(without_time(score(&d, &labels)), want, "figures with the corpus {mode}");

@@ -14,10 +14,14 @@ Modes (each leaves the words of every notice as they are):
   textstatus
            label the report's status part text/plain instead of message/delivery-status, as
            MTAs that write their report fields as a text attachment do
+  shapes   the same message written by other software: the top-level header fields in
+           reverse order, the status parts' field names lower-cased and their long fields
+           folded at 40 columns, every MIME boundary renamed ("=_Part_0_1234.5678==", quoted)
 
 Only the notice's plain-text parts that carry no transfer encoding are rewritten (wrap, html,
 qp; html and qp only in MIME emails); report parts, returned messages and header fields are
-left alone (textstatus changes only the status parts' Content-Type). Files are byte strings
+left alone (textstatus changes only the status parts' Content-Type; shapes only header
+fields, status fields and boundaries). Files are byte strings
 throughout: charsets and line ends (LF or CRLF) are kept.
 """
 import html
@@ -184,6 +188,83 @@ def forward(raw):
     return nl.join(note) + raw + nl + b"--perturb-forward--" + nl
 
 
+
+def status_parts(raw, change):
+    """Rewrite the bodies of the message/delivery-status parts that carry no transfer encoding."""
+    marks = boundaries(raw)
+    lines = [m for m in re.finditer(rb"(?m)^--([^\r\n]*?)(--)?\r?$", raw) if m.group(1) in marks]
+    out, at = [], 0
+    for here, nxt in zip(lines, lines[1:]):
+        if here.group(2):
+            continue
+        part = raw[here.end() : nxt.start()]
+        hdr = re.match(rb"\r?\n((?:[^\r\n]+\r?\n)*?)\r?\n", part)
+        if not hdr or not re.search(rb"(?im)^content-type:\s*message/(global-)?delivery-status", hdr.group(1)):
+            continue
+        if re.search(rb"(?im)^content-transfer-encoding:\s*(base64|quoted-printable)", hdr.group(1)):
+            continue
+        start = here.end() + hdr.end()
+        out.append(raw[at:start])
+        out.append(change(raw[start : nxt.start()]))
+        at = nxt.start()
+    out.append(raw[at:])
+    return b"".join(out)
+
+
+def lower_and_fold(body):
+    """Field names lower-cased; a field longer than 40 columns folded at its spaces."""
+    nl = b"\r\n" if b"\r\n" in body else b"\n"
+    out = []
+    for line in body.split(nl):
+        m = re.match(rb"([A-Za-z][A-Za-z0-9-]*):", line)
+        if not m:
+            out.append(line)
+            continue
+        line = m.group(1).lower() + line[m.end(1) :]
+        if len(line) <= 40:
+            out.append(line)
+            continue
+        cur = b""
+        for word in line.split(b" "):
+            if not word:
+                cur += b" "
+            elif cur.strip() and len(cur) + 1 + len(word) > 40:
+                out.append(cur.rstrip(b" "))
+                cur = b"        " + word
+            else:
+                cur = cur + b" " + word if cur else word
+        out.append(cur)
+    return nl.join(out)
+
+
+def reorder_header(raw):
+    """The top-level header fields in reverse order (an mbox `From ` line stays first)."""
+    m = re.search(rb"\r?\n\r?\n", raw)
+    if not m:
+        return raw
+    head, body = raw[: m.start()], raw[m.start() :]
+    nl = b"\r\n" if b"\r\n" in head else b"\n"
+    lines = head.split(nl)
+    first = [lines.pop(0)] if lines and lines[0].startswith(b"From ") else []
+    fields = []
+    for line in lines:
+        if line[:1] in (b" ", b"\t") and fields:
+            fields[-1] += nl + line
+        else:
+            fields.append(line)
+    return nl.join(first + fields[::-1]) + body
+
+
+def rename_boundaries(raw):
+    for i, old in enumerate(sorted(boundaries(raw), key=len, reverse=True)):
+        new = b"=_Part_%d_1234.5678==" % i
+        quoted = b'"' + new + b'"'
+        raw = re.sub(rb'(?i)(boundary\s*=\s*)"' + re.escape(old) + rb'"', lambda m: m.group(1) + quoted, raw)
+        raw = re.sub(rb"(?i)(boundary\s*=\s*)" + re.escape(old) + rb"(?=[\s;]|$)", lambda m: m.group(1) + quoted, raw)
+        raw = re.sub(rb"(?m)^--" + re.escape(old) + rb"(--)?(?=\r?$)", lambda m: b"--" + new + (m.group(1) or b""), raw)
+    return raw
+
+
 def perturb(mode, raw):
     if mode == "wrap":
         return rewrite(raw, wrap)
@@ -197,6 +278,8 @@ def perturb(mode, raw):
         return retype(rewrite(raw, as_qp, whole=False), "qp")
     if mode == "textstatus":
         return re.sub(rb"(?im)^(content-type:[ \t]*)message/(global-)?delivery-status", rb"\1text/plain", raw)
+    if mode == "shapes":
+        return rename_boundaries(reorder_header(status_parts(raw, lower_and_fold)))
     raise SystemExit(f"perturb.py: unknown mode {mode!r}")
 
 
