@@ -332,6 +332,27 @@ fn charsets_said_by_escapes_or_mislabelled_are_decoded() {
 }
 
 #[test]
+fn a_bounce_returning_raw_binary_is_still_read() {
+    // The returned message is UTF-16 sent as raw binary (thousands of NUL bytes): the bounce is
+    // known by its header block and read, not skipped as binary data.
+    let out = run(&["scan", "--format", "jsonl", fixture("dsn/returned-binary.eml").to_str().unwrap()]);
+    assert!(out.status.success() && common::stderr(&out).is_empty(), "{}", common::stderr(&out));
+    let recs = jsonl(&out);
+    assert_eq!(recs.len(), 1);
+    check(
+        &recs[0],
+        &[
+            ("recipient", "peggy@example.com"),
+            ("reply_code", "550"),
+            ("status", "5.1.1"),
+            ("remote_host", "mx2.example.com"),
+            ("message_id", "minutes-3@example.net"),
+            ("reason", "userunknown"),
+        ],
+    );
+}
+
+#[test]
 fn a_size_in_the_message_details_is_not_a_reply_code() {
     // "Size (in bytes): 222" after the recipient is no answer: the 550 above it is.
     let sms = one("dsn/sms-gateway.eml");

@@ -283,10 +283,13 @@ pub fn sniff(head: &[u8]) -> Kind {
     if head.is_empty() {
         return Kind::Empty;
     }
-    if looks_binary(head) {
+    let body = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+    // An email is known by its header block: NUL and control bytes further on (a returned
+    // message sent as raw binary, UTF-16 text) do not make it binary data.
+    let email_head = || looks_like_email(body) && !looks_binary(header_block(body));
+    if looks_binary(head) && !email_head() {
         return Kind::Binary;
     }
-    let body = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
     let first = first_line(body);
     if first.starts_with(b"#Software: Microsoft Exchange") || (first.starts_with(b"#") && contains_line_start(body, b"#Fields: date-time"))
     {
@@ -301,6 +304,13 @@ pub fn sniff(head: &[u8]) -> Kind {
         return Kind::Email;
     }
     Kind::Syslog
+}
+
+/// The bytes up to the first empty line (any line end), or all of them.
+fn header_block(b: &[u8]) -> &[u8] {
+    let ends = [&b"\n\n"[..], b"\r\n\r\n", b"\r\r"];
+    let end = ends.iter().filter_map(|e| memchr::memmem::find(b, e)).min().unwrap_or(b.len());
+    &b[..end]
 }
 
 fn first_line(b: &[u8]) -> &[u8] {
@@ -442,6 +452,14 @@ mod tests {
             Kind::ExchangeLog
         );
         assert_eq!(sniff(&[0u8, 1, 2, 3, 0, 0, 0, 9, 0, 0, 0, 0]), Kind::Binary);
+        // An email whose returned message is raw binary is an email; binary data that starts
+        // like one but has NUL bytes in its "header" is not.
+        let mut mail = b"Return-Path: <>\nFrom: MAILER-DAEMON@mx.example.org\nSubject: failure notice\n\nbody\n".to_vec();
+        mail.extend(std::iter::repeat_n(0u8, 4000));
+        assert_eq!(sniff(&mail), Kind::Email);
+        let mut junk = b"From: a@b\nSubject: \x00\x00\x00\x00\x00\x00\n\n".to_vec();
+        junk.extend(std::iter::repeat_n(0u8, 4000));
+        assert_eq!(sniff(&junk), Kind::Binary);
         assert_eq!(compression_of(&[0x1f, 0x8b, 8, 0]), Compression::Gzip);
         assert_eq!(compression_of(b"BZh9"), Compression::Bzip2);
     }
