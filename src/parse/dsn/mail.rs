@@ -148,6 +148,44 @@ static PARSER: std::sync::LazyLock<MessageParser> = std::sync::LazyLock::new(|| 
         .default_header_ignore()
 });
 
+/// A `Content-Type` field whose parameter went to the next line without the leading white
+/// space a fold needs (`Content-Type: multipart/alternative;` then `boundary="..."` at the start
+/// of a line, as some carriers' gateways write it): the parameter is indented, so the part's
+/// boundary is read and its parts are parts, not text. None when there is nothing to mend.
+fn mend_broken_folds(raw: &[u8]) -> Option<Vec<u8>> {
+    let is_broken = |at: usize| {
+        // `at`: the start of a line that begins with a parameter (`boundary=`, `charset=`).
+        let before = raw[..at].strip_suffix(b"\n")?;
+        let before = before.strip_suffix(b"\r").unwrap_or(before);
+        let line = &before[before.iter().rposition(|&b| b == b'\n').map_or(0, |n| n + 1)..];
+        let field = line.get(..13)?;
+        (field.eq_ignore_ascii_case(b"content-type:") && line.trim_ascii_end().ends_with(b";")).then_some(at)
+    };
+    // Found by their tails (one quick search each), then looked at where a line starts.
+    let mut starts: Vec<usize> = [(&b"oundary="[..], b'b'), (b"harset=", b'c')]
+        .iter()
+        .flat_map(|&(tail, head)| {
+            memchr::memmem::find_iter(raw, tail)
+                .filter(move |&n| n >= 2 && raw[n - 1].eq_ignore_ascii_case(&head) && raw[n - 2] == b'\n')
+                .map(|n| n - 1)
+        })
+        .filter_map(is_broken)
+        .collect();
+    starts.sort_unstable();
+    if starts.is_empty() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(raw.len() + starts.len());
+    let mut from = 0;
+    for at in starts {
+        out.extend_from_slice(&raw[from..at]);
+        out.push(b'\t');
+        from = at;
+    }
+    out.extend_from_slice(&raw[from..]);
+    Some(out)
+}
+
 /// The MIME parser as bouncer configures it (for `examples/mime_floor.rs`, which times it alone).
 pub fn parser() -> &'static MessageParser {
     &PARSER
@@ -155,7 +193,8 @@ pub fn parser() -> &'static MessageParser {
 
 impl Mail {
     pub fn parse(raw: &[u8]) -> Option<Mail> {
-        let msg = PARSER.parse(raw)?;
+        let mended = mend_broken_folds(raw);
+        let msg = PARSER.parse(mended.as_deref().unwrap_or(raw))?;
         let mut m = Mail {
             subject: msg.subject().unwrap_or("").to_string(),
             from: lower_addr(msg.from()),
@@ -704,6 +743,18 @@ mod tests {
         let mixed = "From: a@example.org\nContent-Type: multipart/mixed; boundary=M\n\n--M\nContent-Type: text/html\n\n<p>html words</p>\n--M\nContent-Type: text/plain\n\nReceived: from x\n--M--\n";
         let text = Mail::parse(mixed.as_bytes()).unwrap().text;
         assert!(text.contains("html words"), "{text}");
+    }
+
+    #[test]
+    fn a_parameter_that_lost_its_fold_still_belongs_to_its_field() {
+        let raw = "From: post_master@gw.example.net\nSubject: Re: hello\nContent-Type: multipart/mixed; boundary=\"M\"\n\n--M\n\
+                   Content-Type: multipart/alternative;\nboundary=\"A\"\n\n--A\nContent-Type: text/plain; charset=us-ascii\n\n\
+                   Error: Invalid user address\n--A--\n--M--\n";
+        let m = Mail::parse(raw.as_bytes()).expect("parses");
+        assert_eq!(m.text.trim(), "Error: Invalid user address");
+        // A body line that only looks like one is left alone.
+        let plain = "From: a@example.org\nSubject: x\n\nboundary=\"A\" is what we set.\n";
+        assert!(super::mend_broken_folds(plain.as_bytes()).is_none());
     }
 
     #[test]
