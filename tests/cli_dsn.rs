@@ -1317,3 +1317,74 @@ fn returned_header_left_inside_the_status_part_is_still_read() {
         ],
     );
 }
+
+#[test]
+fn a_big_mbox_is_read_on_every_thread_in_order() {
+    // 300 messages, several batches of them: the records are the same, in the same order, on
+    // one thread and on four; a gzip copy cut short keeps every message read before the cut.
+    let names = [
+        "exim.eml",
+        "qmail.eml",
+        "rfc3464.eml",
+        "vacation.eml",
+        "sendmail.eml",
+        "postfix-text.eml",
+    ];
+    let mut mbox = Vec::new();
+    for i in 0..300 {
+        let raw = std::fs::read(fixture(&format!("dsn/{}", names[i % names.len()]))).unwrap();
+        let raw = String::from_utf8_lossy(&raw).replace("\r\n", "\n");
+        mbox.extend_from_slice(format!("From MAILER-DAEMON Thu Jan  8 09:{:02}:00 2026\n", i % 60).as_bytes());
+        mbox.extend_from_slice(raw.trim_end().as_bytes());
+        mbox.extend_from_slice(b"\n\n");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bounces.mbox");
+    std::fs::write(&path, &mbox).unwrap();
+    let p = path.to_str().unwrap();
+    let one = run(&["scan", "--format", "jsonl", "-j", "1", p]);
+    let four = run(&["scan", "--format", "jsonl", "-j", "4", p]);
+    assert!(one.status.success() && four.status.success());
+    assert_eq!(stdout(&one), stdout(&four));
+    let recs = jsonl(&one);
+    let lines: Vec<u64> = recs.iter().map(|r| r["line"].as_u64().unwrap()).collect();
+    assert!(lines.windows(2).all(|w| w[0] <= w[1]), "records in the mbox's order");
+    let out = run(&["report", "--format", "json", p]);
+    let s: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(s["inputs"]["messages"], 300);
+    assert_eq!(s["accounting"]["not_failures"], 50);
+    // Cut short: what was read whole before the break is kept, and the break is an error.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &mbox).unwrap();
+    let gz = gz.finish().unwrap();
+    let cut = dir.path().join("bounces.mbox.gz");
+    std::fs::write(&cut, &gz[..gz.len() / 2]).unwrap();
+    let out = run(&["scan", "--format", "jsonl", "-j", "2", cut.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let kept = jsonl(&out);
+    assert!(kept.len() < recs.len(), "{} of {}", kept.len(), recs.len());
+    // Every message that starts before the last two `From ` lines the cut copy still holds
+    // was read whole.
+    let mut prefix = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..gz.len() / 2]), &mut prefix);
+    let starts: Vec<u64> = String::from_utf8_lossy(&prefix)
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.starts_with("From MAILER-DAEMON "))
+        .map(|(n, _)| n as u64 + 1)
+        .collect();
+    let whole = starts[starts.len() - 2];
+    let due = recs.iter().filter(|r| r["line"].as_u64().unwrap() < whole).count();
+    assert!(due > 100 && kept.len() >= due, "{} kept, {due} read whole", kept.len());
+    assert_eq!(
+        kept[..],
+        recs[..kept.len()]
+            .iter()
+            .map(|r| {
+                let mut r = r.clone();
+                r["source"] = cut.to_str().unwrap().into();
+                r
+            })
+            .collect::<Vec<_>>()[..]
+    );
+}

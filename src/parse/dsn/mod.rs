@@ -94,15 +94,27 @@ fn read_lines(reader: &mut dyn BufRead, source: &Arc<str>, settings: &Settings, 
     // A `From ` line is an mbox separator only when a header field follows it.
     let mut held: Option<(Vec<u8>, u64)> = None;
     let cap = message_cap(settings);
-    while lines.next(&mut line, cap)? {
+    let mut batch = Batch::default();
+    loop {
+        match lines.next(&mut line, cap) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                // The messages read whole before the stream broke are still handed on.
+                batch.flush(source, settings, out);
+                return Err(e);
+            }
+        }
         let n = lines.number;
         if let Some((from, at)) = held.take() {
             if is_header_field(&line) {
-                finish(&msg, msg_line, cut, source, settings, out);
-                if out.stopped() {
-                    return Ok(());
+                batch.push(std::mem::take(&mut msg), msg_line, cut);
+                if batch.full() {
+                    batch.flush(source, settings, out);
+                    if out.stopped() {
+                        return Ok(());
+                    }
                 }
-                msg.clear();
                 cut = false;
                 msg_line = at;
             } else {
@@ -118,7 +130,8 @@ fn read_lines(reader: &mut dyn BufRead, source: &Arc<str>, settings: &Settings, 
     if let Some((from, _)) = held.take() {
         push_line(&mut msg, &from, cap, &mut cut);
     }
-    finish(&msg, msg_line, cut, source, settings, out);
+    batch.push(msg, msg_line, cut);
+    batch.flush(source, settings, out);
     Ok(())
 }
 
@@ -144,7 +157,52 @@ fn is_header_field(line: &[u8]) -> bool {
 
 /// One message read: count it and hand it to the collector as exactly one unit.
 fn finish(msg: &[u8], line: u64, cut: bool, source: &Arc<str>, settings: &Settings, out: &mut Collector<'_>) {
+    let read = analyze(msg, line, source, settings, out.classifier);
+    apply(read, msg, line, cut, source, settings, out);
+}
+
+/// What one message gives, worked out apart from the collector (so messages can be read in
+/// parallel and handed on in order).
+enum Read {
+    /// White space only: no message.
+    Blank,
+    Records(Vec<Record>, Option<DateTime<FixedOffset>>),
+    NotFailure,
+    Unparsed(&'static str),
+}
+
+fn analyze(msg: &[u8], line: u64, source: &Arc<str>, settings: &Settings, classifier: &crate::classify::Classifier) -> Read {
     if msg.iter().all(u8::is_ascii_whitespace) {
+        return Read::Blank;
+    }
+    match read_message(msg, settings) {
+        Outcome::Failure(found, extra) => {
+            let when = found.iter().find_map(|f| f.when);
+            let records = found
+                .into_iter()
+                .map(|f| {
+                    let mut r = to_record(f, &extra, source, line);
+                    settle_reason(&mut r, extra.reason_hint, classifier);
+                    r
+                })
+                .collect();
+            Read::Records(records, when)
+        }
+        Outcome::NotBounce(Some(nb)) if settings.all => {
+            let (reason, found, extra) = *nb;
+            let when = found.when;
+            let mut rec = to_record(found, &extra, source, line);
+            rec.reason = reason.to_string();
+            rec.bounce_type = None;
+            Read::Records(vec![rec], when)
+        }
+        Outcome::NotBounce(_) => Read::NotFailure,
+        Outcome::Unparsed(why) => Read::Unparsed(why),
+    }
+}
+
+fn apply(read: Read, msg: &[u8], line: u64, cut: bool, source: &Arc<str>, settings: &Settings, out: &mut Collector<'_>) {
+    if let Read::Blank = read {
         return;
     }
     out.summary.inputs.messages += 1;
@@ -154,29 +212,60 @@ fn finish(msg: &[u8], line: u64, cut: bool, source: &Arc<str>, settings: &Settin
             settings.max_message_bytes
         ));
     }
-    match read_message(msg, settings) {
-        Outcome::Failure(found, extra) => {
-            let when = found.iter().find_map(|f| f.when);
-            let records: Vec<Record> = found
-                .into_iter()
-                .map(|f| {
-                    let mut r = to_record(f, &extra, source, line);
-                    settle_reason(&mut r, extra.reason_hint, out.classifier);
-                    r
-                })
-                .collect();
-            out.failure(records, when.as_ref());
+    match read {
+        Read::Blank => {}
+        Read::Records(records, when) => out.failure(records, when.as_ref()),
+        Read::NotFailure => out.not_failure(),
+        Read::Unparsed(why) => out.unparsed(source, line, why, msg),
+    }
+}
+
+/// Messages of an mbox waiting to be read: read together on the pool (a big bounce mailbox is
+/// one file, and would otherwise be read on one core), handed to the collector in order.
+#[derive(Default)]
+struct Batch {
+    /// Each message with the line it starts on and whether it was cut.
+    messages: Vec<(Vec<u8>, u64, bool)>,
+    bytes: usize,
+}
+
+impl Batch {
+    /// Enough to share out, little enough to hold: flush past this many messages or bytes.
+    const MESSAGES: usize = 64;
+    const BYTES: usize = 8 << 20;
+
+    fn push(&mut self, msg: Vec<u8>, line: u64, cut: bool) {
+        self.bytes += msg.len();
+        self.messages.push((msg, line, cut));
+    }
+
+    fn full(&self) -> bool {
+        self.messages.len() >= Self::MESSAGES || self.bytes >= Self::BYTES
+    }
+
+    /// Read every message held and hand each on in order; stops where the collector stops.
+    fn flush(&mut self, source: &Arc<str>, settings: &Settings, out: &mut Collector<'_>) {
+        use rayon::prelude::*;
+        let classifier = out.classifier;
+        let reads: Vec<Read> = if self.messages.len() > 1 && rayon::current_num_threads() > 1 {
+            self.messages
+                .par_iter()
+                .map(|(msg, line, _)| analyze(msg, *line, source, settings, classifier))
+                .collect()
+        } else {
+            self.messages
+                .iter()
+                .map(|(msg, line, _)| analyze(msg, *line, source, settings, classifier))
+                .collect()
+        };
+        for ((msg, line, cut), read) in self.messages.iter().zip(reads) {
+            if out.stopped() {
+                break;
+            }
+            apply(read, msg, *line, *cut, source, settings, out);
         }
-        Outcome::NotBounce(Some(nb)) if settings.all => {
-            let (reason, found, extra) = *nb;
-            let when = found.when;
-            let mut rec = to_record(found, &extra, source, line);
-            rec.reason = reason.to_string();
-            rec.bounce_type = None;
-            out.failure([rec], when.as_ref());
-        }
-        Outcome::NotBounce(_) => out.not_failure(),
-        Outcome::Unparsed(why) => out.unparsed(source, line, why, msg),
+        self.messages.clear();
+        self.bytes = 0;
     }
 }
 
