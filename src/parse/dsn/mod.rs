@@ -157,25 +157,25 @@ fn is_header_field(line: &[u8]) -> bool {
 
 /// One message read: count it and hand it to the collector as exactly one unit.
 fn finish(msg: &[u8], line: u64, cut: bool, source: &Arc<str>, settings: &Settings, out: &mut Collector<'_>) {
-    let read = analyze(msg, line, source, settings, out.classifier);
-    apply(read, msg, line, cut, source, settings, out);
+    if let Some(read) = analyze(msg, line, source, settings, out.classifier) {
+        apply(read, msg, line, cut, source, settings, out);
+    }
 }
 
 /// What one message gives, worked out apart from the collector (so messages can be read in
 /// parallel and handed on in order).
 enum Read {
-    /// White space only: no message.
-    Blank,
     Records(Vec<Record>, Option<DateTime<FixedOffset>>),
     NotFailure,
     Unparsed(&'static str),
 }
 
-fn analyze(msg: &[u8], line: u64, source: &Arc<str>, settings: &Settings, classifier: &crate::classify::Classifier) -> Read {
+/// None for white space only: no message.
+fn analyze(msg: &[u8], line: u64, source: &Arc<str>, settings: &Settings, classifier: &crate::classify::Classifier) -> Option<Read> {
     if msg.iter().all(u8::is_ascii_whitespace) {
-        return Read::Blank;
+        return None;
     }
-    match read_message(msg, settings) {
+    Some(match read_message(msg, settings) {
         Outcome::Failure(found, extra) => {
             let when = found.iter().find_map(|f| f.when);
             let records = found
@@ -198,13 +198,10 @@ fn analyze(msg: &[u8], line: u64, source: &Arc<str>, settings: &Settings, classi
         }
         Outcome::NotBounce(_) => Read::NotFailure,
         Outcome::Unparsed(why) => Read::Unparsed(why),
-    }
+    })
 }
 
 fn apply(read: Read, msg: &[u8], line: u64, cut: bool, source: &Arc<str>, settings: &Settings, out: &mut Collector<'_>) {
-    if let Read::Blank = read {
-        return;
-    }
     out.summary.inputs.messages += 1;
     if cut {
         out.warning(format!(
@@ -213,7 +210,6 @@ fn apply(read: Read, msg: &[u8], line: u64, cut: bool, source: &Arc<str>, settin
         ));
     }
     match read {
-        Read::Blank => {}
         Read::Records(records, when) => out.failure(records, when.as_ref()),
         Read::NotFailure => out.not_failure(),
         Read::Unparsed(why) => out.unparsed(source, line, why, msg),
@@ -247,7 +243,7 @@ impl Batch {
     fn flush(&mut self, source: &Arc<str>, settings: &Settings, out: &mut Collector<'_>) {
         use rayon::prelude::*;
         let classifier = out.classifier;
-        let reads: Vec<Read> = if self.messages.len() > 1 && rayon::current_num_threads() > 1 {
+        let reads: Vec<Option<Read>> = if self.messages.len() > 1 && rayon::current_num_threads() > 1 {
             self.messages
                 .par_iter()
                 .map(|(msg, line, _)| analyze(msg, *line, source, settings, classifier))
@@ -262,7 +258,9 @@ impl Batch {
             if out.stopped() {
                 break;
             }
-            apply(read, msg, *line, *cut, source, settings, out);
+            if let Some(read) = read {
+                apply(read, msg, *line, *cut, source, settings, out);
+            }
         }
         self.messages.clear();
         self.bytes = 0;
