@@ -83,6 +83,18 @@ if [ -d "$dsn" ]; then
   hf sisimai 3 1 \
     -n "bouncer scan (emails)" "$B scan --format jsonl $dsn > /dev/null" \
     -n "sisimai" "perl -MSisimai -e 'my \$v = Sisimai->make(\$ARGV[0]); print scalar(@{\$v // []}), qq(\n)' $dsn > $W/sisimai.count"
+  # The same messages as one mbox (a bounce mailbox is often one file).
+  mbox="$W/dsn.mbox"
+  if [ ! -s "$mbox" ]; then
+    for f in "$dsn"/*; do
+      head -c 5 "$f" | grep -q '^From ' || echo "From MAILER-DAEMON Thu Jan  1 00:00:00 2026"
+      sed 's/\r$//' "$f"
+      echo
+    done > "$mbox"
+  fi
+  hf sisimai-mbox 3 1 \
+    -n "bouncer scan (mbox)" "$B scan --format jsonl $mbox > /dev/null" \
+    -n "sisimai (mbox)" "perl -MSisimai -e 'my \$v = Sisimai->make(\$ARGV[0]); print scalar(@{\$v // []}), qq(\n)' $mbox > /dev/null"
 fi
 
 python3 bench/table.py "$W" "$log" "$BIG" | tee "$W/results.md"

@@ -39,6 +39,8 @@ gz = times("gzip")
 ratio("`bouncer report` on .gz vs `zcat | rg -c`", "(context)", gz.get("bouncer report (gz)"), gz.get("zcat | rg -c"))
 si = times("sisimai")
 ratio("`bouncer scan` vs Sisimai on bounce emails", ">= 50x", si.get("bouncer scan (emails)"), si.get("sisimai"))
+sm = times("sisimai-mbox")
+ratio("the same emails as one mbox vs Sisimai", "(context)", sm.get("bouncer scan (mbox)"), sm.get("sisimai (mbox)"))
 
 print(f"Machine: {os.cpu_count()} cores. Input: {size / 2**20:.0f} MiB plain log ({log}).")
 print()
