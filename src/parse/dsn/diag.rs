@@ -73,7 +73,14 @@ pub fn status(text: &str) -> Option<(usize, String)> {
         if !matches!(c, b'2' | b'4' | b'5') {
             continue;
         }
-        if i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'.' || b[i - 1] == b'-' || b[i - 1] == b'_') {
+        // Glued to what stands before it, it is part of something else; but for the `-` of a
+        // multi-line reply's first lines ("552-5.7.0 This message was blocked").
+        let after_reply_code = i >= 4
+            && b[i - 1] == b'-'
+            && matches!(b[i - 4], b'2' | b'4' | b'5')
+            && b[i - 3..i - 1].iter().all(u8::is_ascii_digit)
+            && (i == 4 || !b[i - 5].is_ascii_alphanumeric());
+        if i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'.' || b[i - 1] == b'-' || b[i - 1] == b'_') && !after_reply_code {
             continue;
         }
         if let Some(s) = status_at(&b[i..]) {
@@ -512,6 +519,12 @@ mod tests {
         assert_eq!(status("host 192.0.2.153 said 5.2.2 full").map(|c| c.1), Some("5.2.2".into()));
         assert_eq!(status("(#5.1.1 - chkusr)").map(|c| c.1), Some("5.1.1".into()));
         assert_eq!(status("version 2.0.0.1"), None);
+        // The first line of a multi-line reply; but not a status glued to other words.
+        assert_eq!(
+            status("(reason: 552-5.7.0 This message was blocked)").map(|c| c.1),
+            Some("5.7.0".into())
+        );
+        assert_eq!(status("id x-5.1.1 and ab552-5.7.0"), None);
     }
 
     #[test]
