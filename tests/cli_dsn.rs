@@ -1029,6 +1029,22 @@ fn sendmail_sessions_are_each_recipients_own() {
             ("diagnostic", "(reason: 552 5.2.2 <hana@example.org>... Mailbox full)"),
         ],
     );
+    // A session that names none of the recipients (the message refused after DATA) is every
+    // recipient's: each has the host, command and status, not only the last one listed.
+    let recs = scan("dsn/sendmail-shared-session.eml", &[]);
+    assert_eq!(recs.len(), 2, "{recs:?}");
+    for (r, rcpt) in recs.iter().zip(["ken@example.com", "mio@example.com"]) {
+        check(
+            r,
+            &[
+                ("recipient", rcpt),
+                ("remote_host", "mx1.example.com"),
+                ("smtp_command", "DATA"),
+                ("reply_code", "554"),
+                ("status", "5.7.1"),
+            ],
+        );
+    }
     check(
         &one("dsn/sendmail-greeting.eml"),
         &[

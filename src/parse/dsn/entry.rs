@@ -30,6 +30,10 @@ pub(super) struct Block<'b> {
     bare_list: bool,
     /// Each answer stands above its address (Lotus Notes).
     answer_above: bool,
+    /// A session transcript after every recipient is named (Sendmail's "... while talking to
+    /// mx.example.net.:", then ">>> DATA" and the answer) that names none of them: a refusal of
+    /// the message in a session all of them shared, so said of each one too.
+    tail: &'b str,
 }
 
 /// One recipient's entry.
@@ -57,6 +61,12 @@ impl<'b> Block<'b> {
                 text.get(w[0].0..w[1].0)
                     .is_some_and(|t| t.len() <= w[0].1.len() + 8 && !t.contains("\n\n"))
             });
+        let tail = match mentions.iter().map(|m| m.0).max() {
+            Some(last) if !answer_above => text[last..]
+                .find(diag::SESSION_HEAD)
+                .map_or("", |h| &text[line_start(text, last + h)..]),
+            _ => "",
+        };
         Block {
             text,
             shared: &text[..first.min(text.len())],
@@ -64,6 +74,7 @@ impl<'b> Block<'b> {
             mentions,
             bare_list,
             answer_above,
+            tail,
         }
     }
 
@@ -147,6 +158,10 @@ impl<'b> Block<'b> {
             }
             t.push('\n');
             t.push_str(&blk[from..e]);
+        }
+        if !self.tail.is_empty() && !t.contains(self.tail) {
+            t.push('\n');
+            t.push_str(self.tail);
         }
         t
     }
