@@ -256,6 +256,14 @@ fn recipients(block: &str, mail: &Mail) -> Vec<(usize, String)> {
             if (ends_ci(lead, "generated from") && !after_undisclosed) || ends_ci(lead, "expanded from") {
                 continue;
             }
+            // An address a server's answer gives to write to ("contact neko@example.org to
+            // clarify") is nobody's recipient.
+            if ["contact", "contact us at", "write to", "please e-mail", "please email"]
+                .iter()
+                .any(|w| ends_ci(lead, w))
+            {
+                continue;
+            }
             if undisclosed && !after_undisclosed && line.starts_with("    ") {
                 continue;
             }
@@ -750,6 +758,14 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn an_address_the_answer_gives_to_write_to_is_no_recipient() {
+        let block =
+            "<kijitora@example.org>\n    (reason: 554 A problem occurred. (Ask your postmaster or contact neko@example.org to clarify.))\n";
+        let found: Vec<String> = recipients(block, &Mail::default()).into_iter().map(|r| r.1).collect();
+        assert_eq!(found, ["kijitora@example.org"]);
     }
 
     #[test]
