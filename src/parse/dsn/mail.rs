@@ -10,6 +10,8 @@ pub struct Original {
     pub message_id: String,
     pub from: String,
     pub to: Vec<String>,
+    /// The envelope sender it was returned to (`Return-Path`), lower-cased.
+    pub return_path: String,
 }
 
 impl Original {
@@ -303,6 +305,7 @@ impl Mail {
                                 .to()
                                 .map(|a| a.iter().filter_map(|x| x.address()).map(|s| s.to_ascii_lowercase()).collect())
                                 .unwrap_or_default(),
+                            return_path: inner.header_raw("Return-Path").and_then(first_address).unwrap_or_default(),
                         };
                     }
                 }
@@ -505,6 +508,9 @@ pub fn original_from_text(text: &str) -> Original {
         }
         if seen_header && o.from.is_empty() && starts_ci(l, "from:") {
             o.from = first_address(&l[5..]).unwrap_or_default();
+        }
+        if o.return_path.is_empty() && starts_ci(l, "return-path:") {
+            o.return_path = first_address(&l[12..]).unwrap_or_default();
         }
         if seen_header && o.to.is_empty() && starts_ci(l, "to:") {
             o.to = super::diag::addresses(&l[3..]).map(|(_, a)| a).collect();

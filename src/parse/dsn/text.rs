@@ -215,7 +215,9 @@ pub(super) fn line_end(text: &str, p: usize) -> usize {
 
 /// Recipients of a block with the offset of their first mention, in order.
 fn recipients(block: &str, mail: &Mail) -> Vec<(usize, String)> {
-    let not = |a: &str| a == mail.to || a == mail.from || a == mail.original.from;
+    // The people the notice goes to or comes from, and the returned message's own sender
+    // and envelope sender (a server's answer may quote it: "<bounce@x> sender rejected").
+    let not = |a: &str| a == mail.to || a == mail.from || a == mail.original.from || a == mail.original.return_path;
     let mut line_at = 0;
     let mut strong: Vec<(usize, String)> = Vec::new();
     let mut weak: Vec<(usize, String)> = Vec::new();
@@ -761,11 +763,17 @@ mod tests {
     }
 
     #[test]
-    fn an_address_the_answer_gives_to_write_to_is_no_recipient() {
+    fn addresses_an_answer_names_that_are_no_recipients() {
         let block =
             "<kijitora@example.org>\n    (reason: 554 A problem occurred. (Ask your postmaster or contact neko@example.org to clarify.))\n";
         let found: Vec<String> = recipients(block, &Mail::default()).into_iter().map(|r| r.1).collect();
         assert_eq!(found, ["kijitora@example.org"]);
+        // Nor is the returned message's envelope sender that an answer quotes.
+        let block = "<ann@example.net>: host mx.example.net said: 550 5.1.0 <bounce@lists.example.org> sender rejected\n";
+        let mut mail = Mail::default();
+        mail.original.return_path = "bounce@lists.example.org".into();
+        let found: Vec<String> = recipients(block, &mail).into_iter().map(|r| r.1).collect();
+        assert_eq!(found, ["ann@example.net"]);
     }
 
     #[test]
