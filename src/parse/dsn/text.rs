@@ -290,6 +290,14 @@ fn recipients(block: &str, mail: &Mail) -> Vec<(usize, String)> {
         line_at += line.len();
     }
     if strong.is_empty() {
+        // Only people the notice is to or from: one the returned message was sent to, else
+        // one the notice is not addressed to (that is the sender it reports to), else the first.
+        let pick = weak
+            .iter()
+            .position(|(_, a)| mail.original.to.contains(a))
+            .or_else(|| weak.iter().position(|(_, a)| *a != mail.to))
+            .unwrap_or(0);
+        weak.drain(..pick.min(weak.len()));
         weak.truncate(1);
         if weak.is_empty() {
             // The notice names nobody: the returned message's recipient.
@@ -774,6 +782,17 @@ mod tests {
         mail.original.return_path = "bounce@lists.example.org".into();
         let found: Vec<String> = recipients(block, &mail).into_iter().map(|r| r.1).collect();
         assert_eq!(found, ["ann@example.net"]);
+        // Only the notice's own people named (a message its sender sent to itself): the one the
+        // returned message went to, not the one the notice is addressed to.
+        let block = "A message from <error+18@example.com> to:\n-> kim@example.com\nwas considered unsolicited bulk e-mail.\n";
+        let mut mail = Mail {
+            to: "error+18@example.com".into(),
+            ..Mail::default()
+        };
+        mail.original.from = "kim@example.com".into();
+        mail.original.to = vec!["kim@example.com".into()];
+        let found: Vec<String> = recipients(block, &mail).into_iter().map(|r| r.1).collect();
+        assert_eq!(found, ["kim@example.com"]);
     }
 
     #[test]
