@@ -243,16 +243,11 @@ impl Batch {
     fn flush(&mut self, source: &Arc<str>, settings: &Settings, out: &mut Collector<'_>) {
         use rayon::prelude::*;
         let classifier = out.classifier;
+        let one = |(msg, line, _): &(Vec<u8>, u64, bool)| analyze(msg, *line, source, settings, classifier);
         let reads: Vec<Option<Read>> = if self.messages.len() > 1 && rayon::current_num_threads() > 1 {
-            self.messages
-                .par_iter()
-                .map(|(msg, line, _)| analyze(msg, *line, source, settings, classifier))
-                .collect()
+            self.messages.par_iter().map(one).collect()
         } else {
-            self.messages
-                .iter()
-                .map(|(msg, line, _)| analyze(msg, *line, source, settings, classifier))
-                .collect()
+            self.messages.iter().map(one).collect()
         };
         for ((msg, line, cut), read) in self.messages.iter().zip(reads) {
             if out.stopped() {

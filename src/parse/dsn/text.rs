@@ -297,7 +297,7 @@ fn recipients(block: &str, mail: &Mail) -> Vec<(usize, String)> {
             .position(|(_, a)| mail.original.to.contains(a))
             .or_else(|| weak.iter().position(|(_, a)| *a != mail.to))
             .unwrap_or(0);
-        weak.drain(..pick.min(weak.len()));
+        weak.drain(..pick);
         weak.truncate(1);
         if weak.is_empty() {
             // The notice names nobody: the returned message's recipient.
