@@ -4,7 +4,7 @@
 use crate::parse::bytes::{is_ip, status_at, without_ipv6_tag};
 use crate::parse::smtp;
 use regex::Regex;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 /// A byte a local part may hold unquoted (RFC 5322 atext, and the dot).
 pub fn is_local_char(c: u8) -> bool {
@@ -125,25 +125,33 @@ pub fn reply_code(text: &str) -> Option<(usize, String)> {
     first_error.or(first)
 }
 
-/// Patterns tried in order behind one literal prefilter (`crate::prefilter`).
+/// Patterns tried in order behind one literal prefilter (`crate::prefilter`). Each is compiled
+/// the first time the prefilter names it: a run that never meets a phrase does not pay for it
+/// (one message from a `.forward` pipe meets few of them).
 struct Ordered {
     prefilter: crate::prefilter::Prefilter,
-    each: Vec<Regex>,
+    patterns: Vec<&'static str>,
+    each: Vec<OnceLock<Regex>>,
 }
 
 impl Ordered {
-    fn new(patterns: &[&str]) -> Ordered {
+    fn new(patterns: &[&'static str]) -> Ordered {
         Ordered {
             prefilter: crate::prefilter::Prefilter::dense(patterns),
-            each: patterns.iter().map(|p| Regex::new(p).expect("pattern")).collect(),
+            patterns: patterns.to_vec(),
+            each: patterns.iter().map(|_| OnceLock::new()).collect(),
         }
+    }
+
+    fn regex(&self, i: usize) -> &Regex {
+        self.each[i].get_or_init(|| Regex::new(self.patterns[i]).expect("pattern"))
     }
 
     /// The captures of each pattern that matches, in pattern order, with its index.
     fn captures<'a, 't: 'a>(&'a self, text: &'t str) -> impl Iterator<Item = (usize, regex::Captures<'t>)> + 'a {
         self.prefilter
             .candidates(text.as_bytes())
-            .filter_map(move |i| self.each[i].captures(text).map(|c| (i, c)))
+            .filter_map(move |i| self.regex(i).captures(text).map(|c| (i, c)))
     }
 }
 
@@ -485,6 +493,16 @@ pub fn last_attempt(text: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_host_and_command_pattern_compiles() {
+        // They are compiled on first use; a typo must not wait for the message that meets it.
+        for list in [&*HOSTS, &*COMMANDS] {
+            for i in 0..list.patterns.len() {
+                assert!(list.regex(i).captures_len() >= 1, "{}", list.patterns[i]);
+            }
+        }
+    }
 
     #[test]
     fn the_address_named_beside_a_host() {
