@@ -1045,6 +1045,22 @@ fn sendmail_sessions_are_each_recipients_own() {
             ],
         );
     }
+    // The same as a report whose status part names no Remote-MTA: the shared session still
+    // gives each recipient its host and command.
+    let recs = scan("dsn/sendmail-report-shared-session.eml", &[]);
+    assert_eq!(recs.len(), 2, "{recs:?}");
+    for (r, rcpt) in recs.iter().zip(["ken@example.com", "mio@example.com"]) {
+        check(
+            r,
+            &[
+                ("recipient", rcpt),
+                ("remote_host", "mx1.example.com"),
+                ("smtp_command", "DATA"),
+                ("reply_code", "554"),
+                ("reporting_mta", "mail.example.jp"),
+            ],
+        );
+    }
     check(
         &one("dsn/sendmail-greeting.eml"),
         &[

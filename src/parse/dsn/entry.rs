@@ -61,12 +61,7 @@ impl<'b> Block<'b> {
                 text.get(w[0].0..w[1].0)
                     .is_some_and(|t| t.len() <= w[0].1.len() + 8 && !t.contains("\n\n"))
             });
-        let tail = match mentions.iter().map(|m| m.0).max() {
-            Some(last) if !answer_above => text[last..]
-                .find(diag::SESSION_HEAD)
-                .map_or("", |h| &text[line_start(text, last + h)..]),
-            _ => "",
-        };
+        let tail = if answer_above { "" } else { shared_tail(text, &mentions) };
         Block {
             text,
             shared: &text[..first.min(text.len())],
@@ -165,6 +160,14 @@ impl<'b> Block<'b> {
         }
         t
     }
+}
+
+/// A session transcript after every place a recipient is named (`mentions`, as [`mentions`]
+/// finds them), from Sendmail's "... while talking to mx.example.net.:" on: it names none of
+/// them, so it is a session all of them shared (a refusal of the message at DATA). "" if none.
+pub(super) fn shared_tail<'b>(blk: &'b str, mentions: &[(usize, usize)]) -> &'b str {
+    let Some(last) = mentions.iter().map(|m| m.0).max() else { return "" };
+    blk[last..].find(diag::SESSION_HEAD).map_or("", |h| &blk[line_start(blk, last + h)..])
 }
 
 /// A recipient's stretch of the block: from its address to `next` (where another recipient is

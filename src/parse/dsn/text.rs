@@ -7,7 +7,7 @@
 //! is only data: [`FAMILIES`], in [`super::families`].
 
 use super::diag;
-use super::entry::{fill, later_entries, mentions, stretch, up_to_rule, Block};
+use super::entry::{fill, later_entries, mentions, shared_tail, stretch, up_to_rule, Block};
 use super::families::{Family, END, FAMILIES};
 use super::mail::{ends_ci, starts_ci, Mail};
 use super::Found;
@@ -543,6 +543,8 @@ pub fn complete(found: &mut [Found], mail: &Mail, notice: &str) {
             .collect();
         mentions(blk, &rcpts)
     };
+    // A session transcript after everyone is named that names none of them: theirs in common.
+    let tail = shared_tail(blk, &all_mentions);
     for (k, (f, at)) in found.iter_mut().zip(starts.iter().copied()).enumerate() {
         // Where to read this recipient's codes, host and command: its stretch, then (for a
         // report's one recipient) the whole notice. A notice that does not name the one
@@ -595,6 +597,9 @@ pub fn complete(found: &mut [Found], mail: &Mail, notice: &str) {
                 _ => (h, ip),
             };
         }
+        if f.remote_host.is_empty() && f.remote_ip.is_empty() && !tail.is_empty() {
+            (f.remote_host, f.remote_ip) = diag::remote_host(tail);
+        }
         if f.remote_host.is_empty() && f.remote_ip.is_empty() && !single {
             f.remote_host = diag::notice_host(blk).unwrap_or_default();
         }
@@ -617,7 +622,7 @@ pub fn complete(found: &mut [Found], mail: &Mail, notice: &str) {
                     diag::command(&blk[before.min(line)..e])
                 })
                 .find(|c| !c.is_empty())
-                .unwrap_or_default();
+                .unwrap_or_else(|| diag::command(tail));
         }
         if let Some(at) = at {
             if f.smtp_command.is_empty() && lower[..at].trim_end_matches(['<', ' ']).ends_with("rcpt to:") {
