@@ -104,6 +104,19 @@ fn text_bounces_of_each_family_name_the_server_that_answered() {
             ("reason", "blocked"),
         ],
     );
+    // LMTP over a local socket: the host before the socket's path answered; no address.
+    check(
+        &one("dsn/postfix-lmtp.eml"),
+        &[
+            ("recipient", "kate@example.net"),
+            ("reply_code", "552"),
+            ("status", "5.2.2"),
+            ("smtp_command", "DATA"),
+            ("remote_host", "store.example.net"),
+            ("remote_ip", ""),
+            ("reason", "mailboxfull"),
+        ],
+    );
     let exchange = one("dsn/exchange.eml");
     check(
         &exchange,

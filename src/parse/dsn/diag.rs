@@ -170,6 +170,8 @@ static HOSTS: LazyLock<Ordered> = LazyLock::new(|| {
         r"(?i-u)(?-u:\b)remote[- ]mta:\s*(?:dns;\s*)?<?\[?([a-z0-9][a-z0-9.:-]*[a-z0-9])\]?>?",
         r"(?i-u)(?-u:\b)remote system:\s*dns;\s*([a-z0-9][a-z0-9.-]*[a-z0-9])(?:\s*\(TCP\|[0-9.]+\|[0-9]+\|([0-9.]+))?",
         r"(?i-u)(?-u:\b)host\s+([a-z0-9][a-z0-9.-]*[a-z0-9])\s*\[([0-9a-f.:]+|ipv6:[0-9a-f:]+)\]",
+        // Postfix's LMTP or SMTP over a local socket: "host mail.example.org[private/dovecot-lmtp] said:".
+        r"(?i-u)(?-u:\b)host\s+([a-z0-9][a-z0-9.-]*[a-z0-9])\[(?:private|public)/[a-z0-9._-]+\]\s+said",
         r"(?i-u)remote server at\s+([a-z0-9][a-z0-9.-]*[a-z0-9])\s*\(([0-9a-f.:]+)\)",
         // Exchange 2007 and later: the server it was handing the message to, named beside the
         // one that wrote the notice ("Receiving server: mx.example.org (192.0.2.1)"), and the
