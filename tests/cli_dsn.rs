@@ -423,6 +423,22 @@ fn more_families_read_by_the_shared_skeleton() {
                 ("diagnostic", "User ume (ume@example.co.jp) not listed in Domino Directory"),
             ],
         ),
+        // Domino's notice as text alone: "was not delivered to: <address> because: <why>", the
+        // why naming the server a transfer to failed.
+        (
+            "dsn/domino-transfer.eml",
+            &[
+                ("recipient", "taro@hub.example.org"),
+                ("reply_code", ""),
+                ("status", ""),
+                ("remote_host", "hub2.example.org"),
+                ("reason", "networkerror"),
+                (
+                    "diagnostic",
+                    "taro@hub.example.org because: Error transferring to hub2.example.org; Maximum hop count exceeded. Message probably in a routing loop.",
+                ),
+            ],
+        ),
         // McAfee: Original-Recipient only, a Remote-MTA that is an address.
         (
             "dsn/mcafee.eml",

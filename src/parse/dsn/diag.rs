@@ -197,6 +197,8 @@ static HOSTS: LazyLock<Ordered> = LazyLock::new(|| {
         r"(?i-u)(?-u:\b)smtp server <([a-z0-9][a-z0-9.:-]*)>",
         // Sendmail: "Deferred: Connection timed out with mx.example.net."
         r"(?i-u)(?-u:\b)connection (?:timed out|refused|reset) (?:with|by) ([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)",
+        // Lotus Domino: "Error transferring to mail2.example.org; Maximum hop count exceeded".
+        r"(?i-u)(?-u:\b)error transferring to ([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)",
         // "SMTP:RCPT host 192.0.2.1: 553 ...": a host or address, then its answer.
         r"(?i-u)(?-u:\b)host ([a-z0-9][a-z0-9.:-]*[a-z0-9]):\s+[45][0-9][0-9][ -]",
         // Courier: the host on a line of its own above the transcript ("mx.example.net [192.0.2.8]:").

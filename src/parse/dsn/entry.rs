@@ -166,8 +166,12 @@ impl<'b> Block<'b> {
 /// finds them), from Sendmail's "... while talking to mx.example.net.:" on: it names none of
 /// them, so it is a session all of them shared (a refusal of the message at DATA). "" if none.
 pub(super) fn shared_tail<'b>(blk: &'b str, mentions: &[(usize, usize)]) -> &'b str {
-    let Some(last) = mentions.iter().map(|m| m.0).max() else { return "" };
-    blk[last..].find(diag::SESSION_HEAD).map_or("", |h| &blk[line_start(blk, last + h)..])
+    let Some(last) = mentions.iter().map(|m| m.0).max() else {
+        return "";
+    };
+    blk[last..]
+        .find(diag::SESSION_HEAD)
+        .map_or("", |h| &blk[line_start(blk, last + h)..])
 }
 
 /// A recipient's stretch of the block: from its address to `next` (where another recipient is

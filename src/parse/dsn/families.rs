@@ -177,6 +177,13 @@ pub const FAMILIES: &[Family] = &[
         ..PLAIN
     },
     Family {
+        // Domino's notice: "Your message ... was not delivered to: <address> because: <why>".
+        name: "domino",
+        detect: &["was not delivered to:"],
+        start: &["was not delivered to:"],
+        ..PLAIN
+    },
+    Family {
         // Lotus Notes / Domino's own notices: each reason above the address it concerns.
         name: "notes",
         detect: &["------- failure reasons"],
