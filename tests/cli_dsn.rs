@@ -164,6 +164,19 @@ fn text_bounces_of_each_family_name_the_server_that_answered() {
             ("message_id", "count-2026@example.net"),
         ],
     );
+    // The same without the MTA's X-Failed-Recipients: the notice greets the poster and names
+    // the group by its short name; the failed address is the returned message's To that bears
+    // that name (not the poster, not the other person it went to).
+    let group = one("dsn/googlegroups-nolist.eml");
+    check(
+        &group,
+        &[
+            ("recipient", "mothwatchers@googlegroups.example"),
+            ("sender", "rosa@example.net"),
+            ("reason", "rejected"),
+            ("message_id", "night-count@example.net"),
+        ],
+    );
     // sendmail: the transcript's last command before the error, the host it was talking to.
     let sendmail = one("dsn/sendmail.eml");
     check(

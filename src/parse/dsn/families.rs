@@ -20,6 +20,10 @@ pub struct Family {
     /// Each recipient's answer is written above its address (`User not listed in public Name &
     /// Address Book` on the line before `kim@example.jp`), not after it.
     pub answer_above: bool,
+    /// A list's notice to the poster, naming the list by its short name at most ("the group you
+    /// tried to contact (staff)"): without the MTA's own list of failed recipients, the failed
+    /// address is the returned message's To (the one whose name the notice gives, if any).
+    pub original_to: bool,
 }
 
 /// What a family leaves unsaid: no start or end markers of its own, no fixed reason, recipients
@@ -32,6 +36,7 @@ const PLAIN: Family = Family {
     reason: "",
     user_ids: false,
     answer_above: false,
+    original_to: false,
 };
 
 /// Detection order matters: the more specific signatures first.
@@ -133,6 +138,7 @@ pub const FAMILIES: &[Family] = &[
         start: &[],
         end: &[],
         reason: "rejected",
+        original_to: true,
         ..PLAIN
     },
     Family {

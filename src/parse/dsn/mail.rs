@@ -497,7 +497,9 @@ pub fn original_from_text(text: &str) -> Original {
         if starts_ci(l, "received:") || starts_ci(l, "return-path:") || starts_ci(l, "message-id:") || starts_ci(l, "dkim-signature:") {
             seen_header = true;
         }
-        if phrase_here {
+        // Google's rule line: "----- Original message -----".
+        let rule = l.starts_with("---") && l.trim_matches(['-', ' ']).eq_ignore_ascii_case("original message");
+        if phrase_here || rule {
             // The returned message's header comes next (GroupWise: "Possibly truncated
             // original message follows:").
             seen_header = true;

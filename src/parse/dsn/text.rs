@@ -354,12 +354,16 @@ pub fn read(mail: &Mail) -> Option<Vec<Found>> {
     let mut blk = block(text, fam);
     let mut rcpts = recipients(blk, mail);
     let failed = mail.failed_recipients();
+    let none_failed = failed.is_empty();
     if !failed.is_empty() {
         // The MTA's own list of failed recipients wins over what the text mentions.
         let lower = blk.to_ascii_lowercase();
         rcpts = failed.into_iter().map(|a| (lower.find(&a).unwrap_or(blk.len()), a)).collect();
         rcpts.sort_by_key(|r| r.0);
         rcpts.dedup_by(|a, b| a.1 == b.1);
+    }
+    if none_failed && fam.is_some_and(|f| f.original_to) && !mail.original.to.is_empty() {
+        rcpts = list_addresses(blk, &mail.original.to);
     }
     if fam.is_some_and(|f| f.user_ids) {
         named_by_user_id(blk, mail, &mut rcpts);
@@ -403,6 +407,29 @@ pub fn read(mail: &Mail) -> Option<Vec<Found>> {
         out.push(f);
     }
     Some(out)
+}
+
+/// The returned message's To addresses a list's notice is about: those whose local part the
+/// notice names as a word ("the group you tried to contact (staff)"), else all of them.
+fn list_addresses(blk: &str, to: &[String]) -> Vec<(usize, String)> {
+    let lower = blk.to_ascii_lowercase();
+    let named = |a: &String| {
+        let local = a.split('@').next().unwrap_or("");
+        let b = lower.as_bytes();
+        let word = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_' | b'+' | b'@');
+        !local.is_empty()
+            && lower
+                .match_indices(local)
+                .any(|(i, _)| (i == 0 || !word(b[i - 1])) && b.get(i + local.len()).is_none_or(|&c| !word(c)))
+    };
+    let mut picked: Vec<&String> = to.iter().filter(|a| named(a)).collect();
+    if picked.is_empty() {
+        picked = to.iter().collect();
+    }
+    picked
+        .into_iter()
+        .map(|a| (lower.find(a.as_str()).unwrap_or(blk.len()), a.clone()))
+        .collect()
 }
 
 /// One case-blind pattern for a list of phrases, each space of a phrase matching any run of
