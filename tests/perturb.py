@@ -17,11 +17,14 @@ Modes (each leaves the words of every notice as they are):
   shapes   the same message written by other software: the top-level header fields in
            reverse order, the status parts' field names lower-cased and their long fields
            folded at 40 columns, every MIME boundary renamed ("=_Part_0_1234.5678==", quoted)
+  nofailed every X-Failed-Recipients field removed, as a gateway that drops fields it does not
+           know (or an older MTA that never wrote one) leaves a notice: the readers must find
+           the failed recipients in what the notice says
 
 Only the notice's plain-text parts that carry no transfer encoding are rewritten (wrap, html,
 qp; html and qp only in MIME emails); report parts, returned messages and header fields are
 left alone (textstatus changes only the status parts' Content-Type; shapes only header
-fields, status fields and boundaries). Files are byte strings
+fields, status fields and boundaries; nofailed only that one field). Files are byte strings
 throughout: charsets and line ends (LF or CRLF) are kept.
 """
 import html
@@ -280,6 +283,8 @@ def perturb(mode, raw):
         return re.sub(rb"(?im)^(content-type:[ \t]*)message/(global-)?delivery-status", rb"\1text/plain", raw)
     if mode == "shapes":
         return rename_boundaries(reorder_header(status_parts(raw, lower_and_fold)))
+    if mode == "nofailed":
+        return re.sub(rb"(?im)^x-failed-recipients:[^\r\n]*\r?\n(?:[ \t][^\r\n]*\r?\n)*", b"", raw)
     raise SystemExit(f"perturb.py: unknown mode {mode!r}")
 
 
