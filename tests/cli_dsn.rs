@@ -1087,6 +1087,20 @@ fn sendmail_sessions_are_each_recipients_own() {
             ],
         );
     }
+    // Two sessions, the first MX busy, the next refusing: the code is the server's own reply
+    // (`<<< 551`), not Sendmail's summary below it (`550 5.1.1 ...`), and the host is the
+    // session's that refused.
+    check(
+        &one("dsn/sendmail-summary-code.eml"),
+        &[
+            ("recipient", "noah@example.net"),
+            ("reply_code", "551"),
+            ("status", "5.1.1"),
+            ("smtp_command", "DATA"),
+            ("remote_host", "mx2.example.net"),
+            ("reason", "userunknown"),
+        ],
+    );
     // The same as a report whose status part names no Remote-MTA: the shared session still
     // gives each recipient its host and command.
     let recs = scan("dsn/sendmail-report-shared-session.eml", &[]);

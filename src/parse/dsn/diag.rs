@@ -125,6 +125,42 @@ pub fn reply_code(text: &str) -> Option<(usize, String)> {
     first_error.or(first)
 }
 
+/// The reply code of a text as [`reply_code`] finds it, unless a session transcript quotes
+/// the server's own error reply above it (`<<< 551 not our user`, then the reporting MTA's
+/// summary "550 5.1.1 <a@b>... User unknown" or "554 5.0.0 Service unavailable"): then the
+/// last such reply at or above it. A reply is a transcript line that starts with its code,
+/// whichever way its marker points (`<<<`, or `>>>` as some write it).
+pub fn answer_code(text: &str) -> Option<(usize, String)> {
+    let found = reply_code(text)?;
+    if !text.contains("<<") && !text.contains(">>") {
+        return Some(found);
+    }
+    let mut at = 0;
+    let mut reply = None;
+    for line in text.split_inclusive('\n') {
+        let start = at;
+        at += line.len();
+        if start > found.0 {
+            break;
+        }
+        let Some(payload) = transcript_payload(line.trim_end()) else {
+            continue;
+        };
+        let b = payload.as_bytes();
+        if b.len() >= 3
+            && matches!(b[0], b'4' | b'5')
+            && b[1..3].iter().all(u8::is_ascii_digit)
+            && b.get(3).is_none_or(|c| matches!(c, b' ' | b'-'))
+        {
+            let off = start + (payload.as_ptr() as usize - line.as_ptr() as usize);
+            if off <= found.0 {
+                reply = Some((off, payload[..3].to_string()));
+            }
+        }
+    }
+    Some(reply.unwrap_or(found))
+}
+
 /// Patterns tried in order behind one literal prefilter (`crate::prefilter`). Each is compiled
 /// the first time the prefilter names it: a run that never meets a phrase does not pay for it
 /// (one message from a `.forward` pipe meets few of them).

@@ -174,6 +174,17 @@ pub(super) fn shared_tail<'b>(blk: &'b str, mentions: &[(usize, usize)]) -> &'b 
         .map_or("", |h| &blk[line_start(blk, last + h)..])
 }
 
+/// With several sessions in `blk` before an answer (at `at` in `answer`, a slice of `blk`):
+/// the host of the last of them, the session the answer came in (Sendmail's "... while talking
+/// to mx1.example.net.:" deferred or refused, then the next MX's refusal). None with one
+/// session or none: the host patterns read that as they read any text.
+pub(super) fn session_host(blk: &str, answer: &str, at: usize) -> Option<(String, String)> {
+    let at = (answer.as_ptr() as usize).checked_sub(blk.as_ptr() as usize)? + at;
+    let heads: Vec<usize> = memchr::memmem::find_iter(&blk.as_bytes()[..at.min(blk.len())], diag::SESSION_HEAD).collect();
+    let [.., _, last] = heads[..] else { return None };
+    Some(diag::remote_host_exact(&blk[line_start(blk, last)..line_end(blk, last)])).filter(|h| !h.0.is_empty() || !h.1.is_empty())
+}
+
 /// A recipient's stretch of the block: from its address to `next` (where another recipient is
 /// named; that entry's head line stays out), the next blank line pair or 1200 bytes.
 pub(super) fn stretch(blk: &str, at: usize, next: Option<usize>) -> &str {
@@ -344,11 +355,17 @@ pub(super) fn fill(f: &mut Found, entry: &Entry, block: &Block) {
     let own_words = shared.is_some();
     let code_src = if says_failure(seg) || own_words { seg } else { blk };
     let answer = diag::last_attempt(code_src).unwrap_or(code_src);
+    let code = diag::answer_code(answer);
     if f.reply_code.is_empty() {
-        f.reply_code = diag::reply_code(answer).map(|c| c.1).unwrap_or_default();
+        f.reply_code = code.as_ref().map(|c| c.1.clone()).unwrap_or_default();
     }
     if f.status.is_empty() {
         f.status = diag::status(answer).map(|c| c.1).unwrap_or_default();
+    }
+    if f.remote_host.is_empty() && f.remote_ip.is_empty() {
+        if let Some(found) = code.and_then(|c| session_host(blk, answer, c.0)) {
+            (f.remote_host, f.remote_ip) = found;
+        }
     }
     if f.remote_host.is_empty() && f.remote_ip.is_empty() {
         let (h, ip) = diag::remote_host_exact(seg);

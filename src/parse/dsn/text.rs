@@ -7,7 +7,7 @@
 //! is only data: [`FAMILIES`], in [`super::families`].
 
 use super::diag;
-use super::entry::{fill, later_entries, mentions, shared_tail, stretch, up_to_rule, Block};
+use super::entry::{fill, later_entries, mentions, session_host, shared_tail, stretch, up_to_rule, Block};
 use super::families::{Family, END, FAMILIES};
 use super::mail::{ends_ci, starts_ci, Mail};
 use super::Found;
@@ -610,6 +610,12 @@ pub fn complete(found: &mut [Found], mail: &Mail, notice: &str) {
                 if f.status.is_empty() || f.status.as_bytes()[0] == c.as_bytes()[0] {
                     f.reply_code = c;
                 }
+            }
+        }
+        if f.remote_host.is_empty() && f.remote_ip.is_empty() {
+            // Several sessions: the one the answer came in.
+            if let Some(found) = diag::answer_code(seg).and_then(|c| session_host(blk, seg, c.0)) {
+                (f.remote_host, f.remote_ip) = found;
             }
         }
         if f.remote_host.is_empty() && f.remote_ip.is_empty() {
