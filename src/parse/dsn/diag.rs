@@ -129,10 +129,11 @@ pub fn reply_code(text: &str) -> Option<(usize, String)> {
 /// the server's own error reply above it (`<<< 551 not our user`, then the reporting MTA's
 /// summary "550 5.1.1 <a@b>... User unknown" or "554 5.0.0 Service unavailable"): then the
 /// last such reply at or above it. A reply is a transcript line that starts with its code,
-/// whichever way its marker points (`<<<`, or `>>>` as some write it).
+/// whichever way its marker points (`<<<`, or `>>>` as some write it), or Sendmail's record of
+/// it below the address (`(reason: 550 Host does not accept mail)`).
 pub fn answer_code(text: &str) -> Option<(usize, String)> {
     let found = reply_code(text)?;
-    if !text.contains("<<") && !text.contains(">>") {
+    if !text.contains("<<") && !text.contains(">>") && !text.contains("(reason: ") {
         return Some(found);
     }
     let mut at = 0;
@@ -143,7 +144,9 @@ pub fn answer_code(text: &str) -> Option<(usize, String)> {
         if start > found.0 {
             break;
         }
-        let Some(payload) = transcript_payload(line.trim_end()) else {
+        // (Sendmail's "(reason: 550 ...)" below an address is the server's reply too.)
+        let reason = line.trim_start().strip_prefix("(reason: ");
+        let Some(payload) = reason.or_else(|| transcript_payload(line.trim_end())) else {
             continue;
         };
         let b = payload.as_bytes();
@@ -533,6 +536,21 @@ pub fn last_attempt(text: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_servers_own_reply_over_the_reporting_mtas_summary() {
+        let t = "<a@x.example>\n    (reason: 550 Host does not accept mail)\n\n--- Transcript ---\n554 5.0.0 Service unavailable\n";
+        assert_eq!(reply_code(t).unwrap().1, "554");
+        assert_eq!(answer_code(t).unwrap().1, "550");
+        // The last reply at or above the code taken: the first MX's deferral is not it.
+        let t = "... while talking to mx1:\n<<< 450 busy\n... while talking to mx2:\n>>> DATA\n<<< 551 not our user\n550 5.1.1 <a@x>... User unknown\n<<< 503 need RCPT\n";
+        assert_eq!(answer_code(t).unwrap().1, "551");
+        // A reply that is itself the code taken stays; a reply below it is not looked at.
+        let t = "<<< 450 busy\n<<< 550 5.1.1 <a@x>... User unknown\n";
+        assert_eq!(answer_code(t).unwrap().1, "550");
+        let t = "a@x... 550 Host unknown\nWhile talking to y:\n<<< 421 Sorry\n";
+        assert_eq!(answer_code(t).unwrap().1, "550");
+    }
 
     #[test]
     fn every_host_and_command_pattern_compiles() {
