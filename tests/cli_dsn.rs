@@ -28,6 +28,16 @@ fn check(r: &Value, fields: &[(&str, &str)]) {
     }
 }
 
+/// The records of `path` are for `recipients`, in that order, and each has `fields`.
+fn check_each(path: &str, recipients: &[&str], fields: &[(&str, &str)]) {
+    let recs = scan(path, &[]);
+    assert_eq!(recs.len(), recipients.len(), "{path}: {recs:?}");
+    for (r, who) in recs.iter().zip(recipients) {
+        check(r, &[("recipient", who)]);
+        check(r, fields);
+    }
+}
+
 #[test]
 fn rfc3464_report_gives_each_recipient_with_the_returned_headers() {
     let recs = scan("dsn/rfc3464.eml", &[]);
@@ -845,34 +855,18 @@ fn each_recipient_of_a_text_bounce_keeps_its_own_entry() {
         ],
     );
 
-    let recs = scan("dsn/list-shared-error.eml", &[]);
-    assert_eq!(recs.len(), 2, "{recs:?}");
-    for (r, who) in recs.iter().zip(["una@example.net", "vic@example.net"]) {
-        check(
-            r,
-            &[
-                ("recipient", who),
-                ("reply_code", "552"),
-                ("status", "5.2.2"),
-                ("reason", "mailboxfull"),
-            ],
-        );
-    }
+    check_each(
+        "dsn/list-shared-error.eml",
+        &["una@example.net", "vic@example.net"],
+        &[("reply_code", "552"), ("status", "5.2.2"), ("reason", "mailboxfull")],
+    );
 
     // Named again in the transcript below the list: the command and host there are its own.
-    let recs = scan("dsn/sendmail-multi.eml", &[]);
-    assert_eq!(recs.len(), 2, "{recs:?}");
-    for (r, who) in recs.iter().zip(["ann@example.net", "bob@example.net"]) {
-        check(
-            r,
-            &[
-                ("recipient", who),
-                ("smtp_command", "RCPT"),
-                ("remote_host", "mx.example.net"),
-                ("status", "5.1.1"),
-            ],
-        );
-    }
+    check_each(
+        "dsn/sendmail-multi.eml",
+        &["ann@example.net", "bob@example.net"],
+        &[("smtp_command", "RCPT"), ("remote_host", "mx.example.net"), ("status", "5.1.1")],
+    );
 
     // Entries opened by a label ("Recipient address:"); the address it was reached through is
     // the original recipient, not one more recipient.
@@ -1073,20 +1067,16 @@ fn sendmail_sessions_are_each_recipients_own() {
     );
     // A session that names none of the recipients (the message refused after DATA) is every
     // recipient's: each has the host, command and status, not only the last one listed.
-    let recs = scan("dsn/sendmail-shared-session.eml", &[]);
-    assert_eq!(recs.len(), 2, "{recs:?}");
-    for (r, rcpt) in recs.iter().zip(["ken@example.com", "mio@example.com"]) {
-        check(
-            r,
-            &[
-                ("recipient", rcpt),
-                ("remote_host", "mx1.example.com"),
-                ("smtp_command", "DATA"),
-                ("reply_code", "554"),
-                ("status", "5.7.1"),
-            ],
-        );
-    }
+    check_each(
+        "dsn/sendmail-shared-session.eml",
+        &["ken@example.com", "mio@example.com"],
+        &[
+            ("remote_host", "mx1.example.com"),
+            ("smtp_command", "DATA"),
+            ("reply_code", "554"),
+            ("status", "5.7.1"),
+        ],
+    );
     // Two sessions, the first MX busy, the next refusing: the code is the server's own reply
     // (`<<< 551`), not Sendmail's summary below it (`550 5.1.1 ...`), and the host is the
     // session's that refused.
@@ -1103,20 +1093,16 @@ fn sendmail_sessions_are_each_recipients_own() {
     );
     // The same as a report whose status part names no Remote-MTA: the shared session still
     // gives each recipient its host and command.
-    let recs = scan("dsn/sendmail-report-shared-session.eml", &[]);
-    assert_eq!(recs.len(), 2, "{recs:?}");
-    for (r, rcpt) in recs.iter().zip(["ken@example.com", "mio@example.com"]) {
-        check(
-            r,
-            &[
-                ("recipient", rcpt),
-                ("remote_host", "mx1.example.com"),
-                ("smtp_command", "DATA"),
-                ("reply_code", "554"),
-                ("reporting_mta", "mail.example.jp"),
-            ],
-        );
-    }
+    check_each(
+        "dsn/sendmail-report-shared-session.eml",
+        &["ken@example.com", "mio@example.com"],
+        &[
+            ("remote_host", "mx1.example.com"),
+            ("smtp_command", "DATA"),
+            ("reply_code", "554"),
+            ("reporting_mta", "mail.example.jp"),
+        ],
+    );
     check(
         &one("dsn/sendmail-greeting.eml"),
         &[
