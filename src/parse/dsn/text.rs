@@ -355,7 +355,7 @@ pub fn read(mail: &Mail) -> Option<Vec<Found>> {
     let mut rcpts = recipients(blk, mail);
     let failed = mail.failed_recipients();
     let none_failed = failed.is_empty();
-    if !failed.is_empty() {
+    if !none_failed {
         // The MTA's own list of failed recipients wins over what the text mentions.
         let lower = blk.to_ascii_lowercase();
         rcpts = failed.into_iter().map(|a| (lower.find(&a).unwrap_or(blk.len()), a)).collect();
