@@ -1,7 +1,7 @@
 //! Pieces of a diagnostic text shared by both bounce readers: addresses, the SMTP reply code,
 //! the enhanced status code, the host that answered and the SMTP command it answered.
 
-use crate::parse::bytes::{is_ip, status_at, without_ipv6_tag};
+use crate::parse::bytes::{is_ip, reply_code_at, status_at, without_ipv6_tag};
 use crate::parse::smtp;
 use regex::Regex;
 use std::sync::{LazyLock, OnceLock};
@@ -149,12 +149,7 @@ pub fn answer_code(text: &str) -> Option<(usize, String)> {
         let Some(payload) = reason.or_else(|| transcript_payload(line.trim_end())) else {
             continue;
         };
-        let b = payload.as_bytes();
-        if b.len() >= 3
-            && matches!(b[0], b'4' | b'5')
-            && b[1..3].iter().all(u8::is_ascii_digit)
-            && b.get(3).is_none_or(|c| matches!(c, b' ' | b'-'))
-        {
+        if reply_code_at(payload.as_bytes()).is_some_and(|c| matches!(c[0], b'4' | b'5')) {
             let off = start + (payload.as_ptr() as usize - line.as_ptr() as usize);
             if off <= found.0 {
                 reply = Some((off, payload[..3].to_string()));

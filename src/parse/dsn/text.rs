@@ -354,15 +354,13 @@ pub fn read(mail: &Mail) -> Option<Vec<Found>> {
     let mut blk = block(text, fam);
     let mut rcpts = recipients(blk, mail);
     let failed = mail.failed_recipients();
-    let none_failed = failed.is_empty();
-    if !none_failed {
+    if !failed.is_empty() {
         // The MTA's own list of failed recipients wins over what the text mentions.
         let lower = blk.to_ascii_lowercase();
         rcpts = failed.into_iter().map(|a| (lower.find(&a).unwrap_or(blk.len()), a)).collect();
         rcpts.sort_by_key(|r| r.0);
         rcpts.dedup_by(|a, b| a.1 == b.1);
-    }
-    if none_failed && fam.is_some_and(|f| f.original_to) && !mail.original.to.is_empty() {
+    } else if fam.is_some_and(|f| f.original_to) && !mail.original.to.is_empty() {
         rcpts = list_addresses(blk, &mail.original.to);
     }
     if fam.is_some_and(|f| f.user_ids) {
