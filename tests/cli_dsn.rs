@@ -1091,6 +1091,27 @@ fn sendmail_sessions_are_each_recipients_own() {
             ("reason", "userunknown"),
         ],
     );
+    // Sendmail V5 sums each recipient up below its session ("554 <a@b>... Remote protocol
+    // error") or below the line of the mailer it went to ("550 host (smtp)... Host unknown"):
+    // the answer, host and command are that session's, and what follows the summary (the next
+    // recipient's mailer line, another host's session) is not this recipient's.
+    let recs = scan("dsn/sendmail-v5-summaries.eml", &[]);
+    assert_eq!(recs.len(), 3, "{recs:?}");
+    let fields = ["reply_code", "smtp_command", "remote_host", "action", "reason"];
+    let want = [
+        ("taro@example.org", ["553", "MAIL", "mail.example.org", "failed", "norelaying"]),
+        ("jun@gone.example.net", ["550", "", "", "failed", "hostunknown"]),
+        ("rin@example.com", ["550", "RCPT", "mx.example.com", "failed", "userunknown"]),
+    ];
+    for (r, (who, values)) in recs.iter().zip(want) {
+        check(r, &[("recipient", who)]);
+        check(r, &fields.iter().copied().zip(values).collect::<Vec<_>>());
+    }
+    assert!(
+        !recs[0]["diagnostic"].as_str().unwrap().contains("gone.example.net"),
+        "{:?}",
+        recs[0]
+    );
     // The same as a report whose status part names no Remote-MTA: the shared session still
     // gives each recipient its host and command.
     check_each(

@@ -11,6 +11,7 @@ use super::diag;
 use super::mail::{ends_ci, starts_ci};
 use super::text::{action_of, is_expired, line_end, line_start, without_address_type};
 use super::Found;
+use crate::parse::bytes::{reply_code_at, status_at};
 use crate::record::Action;
 
 /// The error block with its recipients, in order, and what every entry is read against.
@@ -43,6 +44,9 @@ pub(super) struct Entry<'b> {
     at: usize,
     /// Its text: the stretch from the address, or the line or lines that hold its answer.
     pub text: &'b str,
+    /// The text holds the address within it (a Sendmail summary line with the session above
+    /// it), not at its start or end: all of it is the recipient's answer.
+    whole: bool,
     /// When this is the recipient's own entry among several: the text beside it that is also
     /// said of it (what stands above all entries, and the lines that name it again further on).
     around: Option<String>,
@@ -114,7 +118,10 @@ impl<'b> Block<'b> {
         let mut own_entry = several && opens_line(at) && (end >= blk.len() || opens_line(end));
         // An entry written as "why: address" (IMail's "Unknown user: a@x", one line per
         // recipient): the line up to its address is its answer, nothing after it is its own.
-        if let Some(line) = lead_entry(blk, at, rcpts[i].1.len(), seg, rcpts.len()) {
+        let summed_up = if self.answer_above { None } else { summary_context(blk, at) };
+        if let Some((from, to)) = summed_up {
+            seg = &blk[from..to];
+        } else if let Some(line) = lead_entry(blk, at, rcpts[i].1.len(), seg, rcpts.len()) {
             seg = line;
             own_entry = true;
         }
@@ -126,7 +133,12 @@ impl<'b> Block<'b> {
             own_entry = true;
         }
         let around = own_entry.then(|| self.around(i, at));
-        Entry { at, text: seg, around }
+        Entry {
+            at,
+            text: seg,
+            around,
+            whole: summed_up.is_some(),
+        }
     }
 
     /// Beside recipient `i`'s own entry (at `at`): the text above all entries, and the lines
@@ -284,6 +296,95 @@ pub(super) fn later_entries(mentions: &[(usize, usize)], k: usize, len: usize) -
         })
 }
 
+/// Sendmail's summary line of a recipient, below the session it sums up ("While talking to
+/// example.edu:", ">>> DATA", "<<< 550 ...", then "554 <a@b>... Remote protocol error"), or
+/// below the line of the mailer it went to ("550 example.org (smtp)... 550 Host unknown", then
+/// "554 <a@b>... 550 Host unknown"): the recipient's answer, from the first of those lines to
+/// the summary's end, when the address at `at` is the subject of such a line and such lines
+/// stand right above it. What follows the summary is another recipient's (the next one's
+/// mailer line, or a session with another host). Lines wrapped from a longer one come along.
+/// None otherwise.
+fn summary_context(blk: &str, at: usize) -> Option<(usize, usize)> {
+    let line = line_start(blk, at);
+    let subject = summary_subject(&blk[line..line_end(blk, at)])?;
+    let start = subject.as_ptr() as usize - blk.as_ptr() as usize;
+    if !(start..start + subject.len()).contains(&at) {
+        return None;
+    }
+    let mut from = line;
+    let (mut p, mut wrapped) = (line, 0);
+    while p > 0 && wrapped <= 2 {
+        let above = line_start(blk, p - 1);
+        let l = blk[above..p].trim_end();
+        match summary_part(l) {
+            Part::SessionHead => return Some((above, summary_end(blk, at))),
+            Part::Mailer | Part::Transcript => (from, wrapped) = (above, 0),
+            Part::Other if !l.trim().is_empty() => wrapped += 1,
+            _ => break,
+        }
+        p = above;
+    }
+    (from < line).then(|| (from, summary_end(blk, at)))
+}
+
+/// Where the summary line holding `at` ends, with the lines wrapped from it.
+fn summary_end(blk: &str, at: usize) -> usize {
+    let mut end = line_end(blk, at);
+    for _ in 0..2 {
+        let next = blk[end..].strip_prefix('\n').map_or(end, |_| end + 1);
+        let below = &blk[next..line_end(blk, next)];
+        if next == end || below.trim().is_empty() || !matches!(summary_part(below), Part::Other) {
+            break;
+        }
+        end = line_end(blk, next);
+    }
+    end
+}
+
+/// What a line of a Sendmail transcript is, for [`summary_context`].
+enum Part {
+    /// "While talking to mx.example.org:"
+    SessionHead,
+    /// ">>> DATA", "<<< 550 ..."
+    Transcript,
+    /// "550 example.org (smtp)... 550 Host unknown"
+    Mailer,
+    /// "554 <a@b>... Remote protocol error", or a section rule ("--- Unsent message follows")
+    Stop,
+    /// Anything else: words, or a line wrapped from the one above.
+    Other,
+}
+
+fn summary_part(l: &str) -> Part {
+    let t = l.trim_start();
+    if l.contains(diag::SESSION_HEAD) {
+        Part::SessionHead
+    } else if diag::transcript_payload(l).is_some() {
+        Part::Transcript
+    } else if let Some(s) = summary_subject(l) {
+        if s.contains('@') {
+            Part::Stop
+        } else {
+            Part::Mailer
+        }
+    } else if t.starts_with("---") || t.starts_with("===") {
+        Part::Stop
+    } else {
+        Part::Other
+    }
+}
+
+/// The subject of a Sendmail summary line: "550 5.1.1 <a@b>... User unknown" (an address) or
+/// "421 example.org (smtp)... Deferred: ..." (a host and its mailer).
+fn summary_subject(line: &str) -> Option<&str> {
+    let t = line.trim_start();
+    let code = reply_code_at(t.as_bytes())?;
+    let rest = t[code.len()..].strip_prefix(' ')?;
+    let rest = status_at(rest.as_bytes()).map_or(rest, |s| rest[s.len()..].trim_start());
+    let (subject, _) = rest.split_once("...")?;
+    (!subject.is_empty() && !subject.starts_with(char::is_whitespace)).then_some(subject)
+}
+
 /// The line of an entry written as "why: address" with nothing after the address and no
 /// words of its own below it, when several recipients are listed so.
 fn lead_entry<'b>(blk: &'b str, at: usize, len: usize, seg: &str, count: usize) -> Option<&'b str> {
@@ -327,7 +428,10 @@ pub(super) fn fill(f: &mut Found, entry: &Entry, block: &Block) {
     }
     let rest = if starts_ci(seg, &f.recipient) {
         &seg[f.recipient.len()..]
-    } else if std::ptr::eq(seg, blk) || ends_ci(seg.trim_end_matches(['>', '"', ' ', '\t', '.', ',', ';', '\r']), &f.recipient) {
+    } else if entry.whole
+        || std::ptr::eq(seg, blk)
+        || ends_ci(seg.trim_end_matches(['>', '"', ' ', '\t', '.', ',', ';', '\r']), &f.recipient)
+    {
         // The whole block, or an entry whose answer comes before the address.
         seg
     } else {
@@ -380,6 +484,8 @@ pub(super) fn fill(f: &mut Found, entry: &Entry, block: &Block) {
                     },
                     found => found,
                 },
+                // A Sendmail summary with its session: no other session is this one's.
+                None if entry.whole => diag::remote_host_unwrapped(seg),
                 None => diag::remote_host(blk),
             }
         } else {
@@ -389,12 +495,13 @@ pub(super) fn fill(f: &mut Found, entry: &Entry, block: &Block) {
         f.remote_ip = ip;
     }
     if f.smtp_command.is_empty() {
-        f.smtp_command = diag::command_exact(seg);
+        f.smtp_command = diag::command_exact(transcript_from_command(blk, entry.at, seg));
         if f.smtp_command.is_empty() {
             f.smtp_command = match shared {
                 Some(shared) => Some(diag::command_unwrapped(seg))
                     .filter(|c| !c.is_empty())
                     .unwrap_or_else(|| diag::command(shared)),
+                None if entry.whole => diag::command_unwrapped(seg),
                 None => diag::command(blk),
             };
         }
@@ -417,6 +524,19 @@ pub(super) fn fill(f: &mut Found, entry: &Entry, block: &Block) {
     };
     if f.action == Some(Action::Failed) && f.reply_code.starts_with('4') && f.status.starts_with('4') && gave_up {
         f.action = Some(Action::Expired);
+    }
+}
+
+/// A recipient's entry `seg` that starts at `at` in a transcript line that sends its address
+/// (">>> RCPT To:<a@b>", then the server's answer): from that line's start, so the command
+/// that drew the answer is in it. Any other entry as it is.
+fn transcript_from_command<'b>(blk: &'b str, at: usize, seg: &'b str) -> &'b str {
+    let line = line_start(blk, at);
+    let starts_at = blk.get(at..).is_some_and(|t| std::ptr::eq(t.as_ptr(), seg.as_ptr()));
+    if starts_at && line < at && diag::transcript_payload(&blk[line..at]).is_some() {
+        &blk[line..at + seg.len()]
+    } else {
+        seg
     }
 }
 
@@ -462,4 +582,29 @@ pub(super) fn up_to_rule(t: &str) -> &str {
         at += line.len();
     }
     t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sendmail_summaries_name_their_subject() {
+        assert_eq!(
+            summary_subject("550 5.1.1 <a@example.com>... User unknown"),
+            Some("<a@example.com>")
+        );
+        assert_eq!(
+            summary_subject("421 mx.example.org (smtp)... Deferred"),
+            Some("mx.example.org (smtp)")
+        );
+        assert_eq!(summary_subject("554 5.0.0 Service unavailable"), None);
+        assert_eq!(summary_subject("<<< 550 a@example.com... no"), None);
+        // The session above a summary is its answer; a summary of another address is not.
+        let blk = "While talking to mx.example.org:\n>>> DATA\n<<< 550 no\n554 <a@x.org>... Remote protocol error\n554 <b@x.org>... Remote protocol error\n";
+        let a = blk.find("a@x").unwrap();
+        assert_eq!(summary_context(blk, a), Some((0, blk.find("\n554 <b").unwrap())));
+        assert_eq!(summary_context(blk, blk.find("b@x").unwrap()), None);
+        assert_eq!(summary_context(blk, blk.find("mx.example").unwrap()), None);
+    }
 }
