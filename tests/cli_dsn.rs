@@ -574,6 +574,19 @@ fn more_families_read_by_the_shared_skeleton() {
                 ("reason", "mailboxfull"),
             ],
         ),
+        // MDaemon with arrows ("--> RCPT To:<a@b>" sent, "<-- 550 ..." answered): the same
+        // transcript; the host from "Attempting SMTP connection to [mx2.example.net : 25]".
+        (
+            "dsn/mdaemon-arrows.eml",
+            &[
+                ("recipient", "emil@example.net"),
+                ("reply_code", "550"),
+                ("status", "5.1.1"),
+                ("smtp_command", "RCPT"),
+                ("remote_host", "mx2.example.net"),
+                ("reason", "userunknown"),
+            ],
+        ),
         // Exchange's notice in German and in French: the same layout, its titles translated;
         // the returned headers ("Ursprüngliche Nachrichtenheader") are not part of the answer.
         (

@@ -234,6 +234,8 @@ static HOSTS: LazyLock<Ordered> = LazyLock::new(|| {
         r"(?i-u)(?-u:\b)connection (?:timed out|refused|reset) (?:with|by) ([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)",
         // Lotus Domino: "Error transferring to mail2.example.org; Maximum hop count exceeded".
         r"(?i-u)(?-u:\b)error transferring to ([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)",
+        // MDaemon: "Attempting SMTP connection to [mx.example.net : 25]".
+        r"(?i-u)(?-u:\b)attempting smtp connection to \[([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)\s*:\s*[0-9]{1,5}\]",
         // "SMTP:RCPT host 192.0.2.1: 553 ...": a host or address, then its answer.
         r"(?i-u)(?-u:\b)host ([a-z0-9][a-z0-9.:-]*[a-z0-9]):\s+[45][0-9][0-9][ -]",
         // Courier: the host on a line of its own above the transcript ("mx.example.net [192.0.2.8]:").
@@ -429,20 +431,23 @@ fn command_in(text: &str) -> String {
     smtp::command(&phrase)
 }
 
-/// What a transcript line carries after its direction marker (`>>>`, `<<<`, `>>`, `<<`), at the
+/// What a transcript line carries after its direction marker (`>>>`, `<<<`, `>>`, `<<`, `-->`, `<--`), at the
 /// start of the line or after a time stamp (`Wed 2026-03-04 09:11:59: << RCPT To:<a@b>`).
 pub fn transcript_payload(line: &str) -> Option<&str> {
     let l = line.trim_start();
-    let after = if l.starts_with(['>', '<']) || l.starts_with("In: ") || l.starts_with("Out: ") {
+    let after = if l.starts_with(['>', '<']) || l.starts_with("-->") || l.starts_with("In: ") || l.starts_with("Out: ") {
         l
     } else {
-        // ": >>" anywhere before ": <<", looked for at each colon (no searcher built per line).
+        // ": >>" anywhere before ": <<" (or ": -->", ": <--"), looked for at each colon (no
+        // searcher built per line).
         let b = l.as_bytes();
         let after_colon = |m: &[u8]| memchr::memchr_iter(b':', b).find(|&i| b[i + 1..].starts_with(m));
-        let at = after_colon(b" >>").or_else(|| after_colon(b" <<"))?;
+        let at = after_colon(b" >>").or_else(|| after_colon(b" <<"));
+        let at = at.or_else(|| after_colon(b" -->")).or_else(|| after_colon(b" <--"))?;
         &l[at + 2..]
     };
     let rest = after.strip_prefix(">>>").or_else(|| after.strip_prefix("<<<"));
+    let rest = rest.or_else(|| after.strip_prefix("-->")).or_else(|| after.strip_prefix("<--"));
     let rest = rest.or_else(|| after.strip_prefix(">>")).or_else(|| after.strip_prefix("<<"));
     // Postfix's transcript of what it received: "In: DATA", "Out: 451 4.3.0 Error: ...".
     let rest = rest.or_else(|| after.strip_prefix("In:")).or_else(|| after.strip_prefix("Out:"))?;
