@@ -1104,6 +1104,20 @@ fn sendmail_sessions_are_each_recipients_own() {
             ("reason", "userunknown"),
         ],
     );
+    // The same in a report whose status part gives no Diagnostic-Code: the notice's text
+    // completes it with the session above the summary, not with what follows the summary
+    // ("<<< 503 need RCPT command").
+    check(
+        &one("dsn/sendmail-report-summary.eml"),
+        &[
+            ("recipient", "noah@example.net"),
+            ("reply_code", "551"),
+            ("status", "5.1.1"),
+            ("smtp_command", "DATA"),
+            ("remote_host", "mx2.example.net"),
+            ("reporting_mta", "mail.example.jp"),
+        ],
+    );
     // Sendmail V5 sums each recipient up below its session ("554 <a@b>... Remote protocol
     // error") or below the line of the mailer it went to ("550 host (smtp)... Host unknown"):
     // the answer, host and command are that session's, and what follows the summary (the next

@@ -304,7 +304,7 @@ pub(super) fn later_entries(mentions: &[(usize, usize)], k: usize, len: usize) -
 /// stand right above it. What follows the summary is another recipient's (the next one's
 /// mailer line, or a session with another host). Lines wrapped from a longer one come along.
 /// None otherwise.
-fn summary_context(blk: &str, at: usize) -> Option<(usize, usize)> {
+pub(super) fn summary_context(blk: &str, at: usize) -> Option<(usize, usize)> {
     let line = line_start(blk, at);
     let subject = summary_subject(&blk[line..line_end(blk, at)])?;
     let start = subject.as_ptr() as usize - blk.as_ptr() as usize;

@@ -7,7 +7,7 @@
 //! is only data: [`FAMILIES`], in [`super::families`].
 
 use super::diag;
-use super::entry::{fill, later_entries, mentions, session_host, shared_tail, stretch, up_to_rule, Block};
+use super::entry::{fill, later_entries, mentions, session_host, shared_tail, stretch, summary_context, up_to_rule, Block};
 use super::families::{Family, END, FAMILIES};
 use super::mail::{ends_ci, starts_ci, Mail};
 use super::Found;
@@ -574,7 +574,10 @@ pub fn complete(found: &mut [Found], mail: &Mail, notice: &str) {
         // Where to read this recipient's codes, host and command: its stretch, then (for a
         // report's one recipient) the whole notice. A notice that does not name the one
         // recipient (it names the address an alias led to) is still about it, as a whole.
+        // A Sendmail summary line with its session above: that is the recipient's answer.
+        let summed_up = at.and_then(|at| summary_context(blk, at));
         let (seg, whole) = match at {
+            _ if summed_up.is_some() => (summed_up.map_or(blk, |(from, to)| &blk[from..to]), None),
             Some(at) if !single => {
                 let next = all_mentions.iter().find(|m| m.1 != k && m.0 > at).map(|m| m.0);
                 (stretch(blk, at, next), None)
@@ -583,6 +586,9 @@ pub fn complete(found: &mut [Found], mail: &Mail, notice: &str) {
             None if single => (blk, None),
             None => continue,
         };
+        if summed_up.is_some() && f.diagnostic.is_empty() {
+            f.diagnostic = diag::squeeze(seg, 600);
+        }
         if at.is_some() && f.diagnostic.is_empty() {
             let rest = seg.get(f.recipient.len()..).unwrap_or("").trim_start_matches(['>', ':', ' ']);
             if diag::reply_code(rest).is_some() || diag::status(rest).is_some() {
@@ -603,8 +609,12 @@ pub fn complete(found: &mut [Found], mail: &Mail, notice: &str) {
             }
         }
         if f.reply_code.is_empty() {
-            let from_diagnostic = if at.is_some() { diag::reply_code(&f.diagnostic) } else { None };
-            if let Some((_, c)) = from_diagnostic.or_else(|| diag::reply_code(seg)) {
+            let from_diagnostic = if at.is_some() && summed_up.is_none() {
+                diag::answer_code(&f.diagnostic)
+            } else {
+                None
+            };
+            if let Some((_, c)) = from_diagnostic.or_else(|| diag::answer_code(seg)) {
                 if f.status.is_empty() || f.status.as_bytes()[0] == c.as_bytes()[0] {
                     f.reply_code = c;
                 }
