@@ -431,8 +431,9 @@ fn command_in(text: &str) -> String {
     smtp::command(&phrase)
 }
 
-/// What a transcript line carries after its direction marker (`>>>`, `<<<`, `>>`, `<<`, `-->`, `<--`), at the
-/// start of the line or after a time stamp (`Wed 2026-03-04 09:11:59: << RCPT To:<a@b>`).
+/// What a transcript line carries after its direction marker (`>>>`, `<<<`, `>>`, `<<`, `-->`,
+/// `<--`), at the start of the line or after a time stamp (`Wed 2026-03-04 09:11:59: << RCPT
+/// To:<a@b>`).
 pub fn transcript_payload(line: &str) -> Option<&str> {
     let l = line.trim_start();
     let after = if l.starts_with(['>', '<']) || l.starts_with("-->") || l.starts_with("In: ") || l.starts_with("Out: ") {
@@ -442,15 +443,13 @@ pub fn transcript_payload(line: &str) -> Option<&str> {
         // searcher built per line).
         let b = l.as_bytes();
         let after_colon = |m: &[u8]| memchr::memchr_iter(b':', b).find(|&i| b[i + 1..].starts_with(m));
-        let at = after_colon(b" >>").or_else(|| after_colon(b" <<"));
-        let at = at.or_else(|| after_colon(b" -->")).or_else(|| after_colon(b" <--"))?;
+        let at = [&b" >>"[..], b" <<", b" -->", b" <--"].into_iter().find_map(after_colon)?;
         &l[at + 2..]
     };
-    let rest = after.strip_prefix(">>>").or_else(|| after.strip_prefix("<<<"));
-    let rest = rest.or_else(|| after.strip_prefix("-->")).or_else(|| after.strip_prefix("<--"));
-    let rest = rest.or_else(|| after.strip_prefix(">>")).or_else(|| after.strip_prefix("<<"));
-    // Postfix's transcript of what it received: "In: DATA", "Out: 451 4.3.0 Error: ...".
-    let rest = rest.or_else(|| after.strip_prefix("In:")).or_else(|| after.strip_prefix("Out:"))?;
+    // The longer marker first; then Postfix's transcript of what it received: "In: DATA",
+    // "Out: 451 4.3.0 Error: ...".
+    const MARKERS: [&str; 8] = [">>>", "<<<", "-->", "<--", ">>", "<<", "In:", "Out:"];
+    let rest = MARKERS.into_iter().find_map(|m| after.strip_prefix(m))?;
     rest.starts_with([' ', '\t']).then(|| rest.trim_start())
 }
 

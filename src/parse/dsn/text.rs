@@ -576,20 +576,19 @@ pub fn complete(found: &mut [Found], mail: &Mail, notice: &str) {
         // recipient (it names the address an alias led to) is still about it, as a whole.
         // A Sendmail summary line with its session above: that is the recipient's answer.
         let summed_up = at.and_then(|at| summary_context(blk, at));
-        let (seg, whole) = match at {
-            _ if summed_up.is_some() => (summed_up.map_or(blk, |(from, to)| &blk[from..to]), None),
-            Some(at) if !single => {
+        let (seg, whole) = match (at, summed_up) {
+            (_, Some((from, to))) => (&blk[from..to], None),
+            (Some(at), None) if !single => {
                 let next = all_mentions.iter().find(|m| m.1 != k && m.0 > at).map(|m| m.0);
                 (stretch(blk, at, next), None)
             }
-            Some(at) => (stretch(blk, at, None), Some(blk)),
-            None if single => (blk, None),
-            None => continue,
+            (Some(at), None) => (stretch(blk, at, None), Some(blk)),
+            (None, _) if single => (blk, None),
+            (None, _) => continue,
         };
         if summed_up.is_some() && f.diagnostic.is_empty() {
             f.diagnostic = diag::squeeze(seg, 600);
-        }
-        if at.is_some() && f.diagnostic.is_empty() {
+        } else if at.is_some() && f.diagnostic.is_empty() {
             let rest = seg.get(f.recipient.len()..).unwrap_or("").trim_start_matches(['>', ':', ' ']);
             if diag::reply_code(rest).is_some() || diag::status(rest).is_some() {
                 f.diagnostic = diag::squeeze(up_to_rule(rest), 600);
@@ -608,13 +607,16 @@ pub fn complete(found: &mut [Found], mail: &Mail, notice: &str) {
                 f.diagnostic = diag::squeeze(para, 600);
             }
         }
+        // The answer the stretch gives, looked for once, when the reply code or the host needs it.
+        let seg_answer = std::cell::OnceCell::new();
+        let seg_answer = || seg_answer.get_or_init(|| diag::answer_code(seg)).clone();
         if f.reply_code.is_empty() {
             let from_diagnostic = if at.is_some() && summed_up.is_none() {
                 diag::answer_code(&f.diagnostic)
             } else {
                 None
             };
-            if let Some((_, c)) = from_diagnostic.or_else(|| diag::answer_code(seg)) {
+            if let Some((_, c)) = from_diagnostic.or_else(seg_answer) {
                 if f.status.is_empty() || f.status.as_bytes()[0] == c.as_bytes()[0] {
                     f.reply_code = c;
                 }
@@ -622,7 +624,7 @@ pub fn complete(found: &mut [Found], mail: &Mail, notice: &str) {
         }
         if f.remote_host.is_empty() && f.remote_ip.is_empty() {
             // Several sessions: the one the answer came in.
-            if let Some(found) = diag::answer_code(seg).and_then(|c| session_host(blk, seg, c.0)) {
+            if let Some(found) = seg_answer().and_then(|c| session_host(blk, seg, c.0)) {
                 (f.remote_host, f.remote_ip) = found;
             }
         }
