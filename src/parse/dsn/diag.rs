@@ -372,6 +372,14 @@ const COMMAND_PATTERNS: &[(&str, &str)] = &[
     // m-FILTER: "SMTP command" then the command; Exim-like "for TEXT command" (the message text).
     (r"(?i-u)smtp command\s*:?\s*(rcpt to|mail from|data|ehlo|helo)(?-u:\b)", ""),
     (r"(?i-u)for text command", "DATA"),
+    // 1&1: "SMTP error from remote server for RCPT TO command, host: ...".
+    (r"(?i-u)(?-u:\b)for (rcpt to|mail from|data) command(?-u:\b)", ""),
+    // IMail: the stage each answer came in, above it ("Additional RCPT TO generated following
+    // response:", "Server response to MAIL FROM:", "Unexpected response to EHLO/HELO:").
+    (r"(?i-u)additional (rcpt to) generated", ""),
+    (r"(?i-u)server response to (mail from)", ""),
+    (r"(?i-u)unexpected response to (ehlo)/helo", ""),
+    (r"(?i-u)smtp connection failed,|unexpected connection response from server", "CONN"),
     // SendGrid: "550 5.1.1 <a@b>... User Unknown  in RCPT TO" at the end of the answer's line.
     (r"(?im-u)[ \t]in (rcpt to|mail from|end of data|data)[ \t]*$", ""),
     (r"(?i-u)initial server greeting|upon connection|on connect", "CONN"),

@@ -188,6 +188,13 @@ fn block<'a>(text: &'a str, fam: Option<&Family>) -> &'a str {
     &text[begin..end]
 }
 
+/// The address on the line that holds `fam`'s start marker, if it names one.
+fn start_line_address(text: &str, fam: &Family) -> Option<String> {
+    let lower = text.to_ascii_lowercase();
+    let p = fam.start.iter().filter_map(|s| lower.find(s)).min()?;
+    diag::addresses(&text[p..line_end(text, p)]).next().map(|(_, a)| a)
+}
+
 /// Strip `> ` quoting when most lines of the text are quoted (a forwarded bounce).
 fn unquote(text: &str) -> Option<String> {
     let total = text.lines().filter(|l| !l.trim().is_empty()).count();
@@ -366,6 +373,10 @@ pub fn read(mail: &Mail) -> Option<Vec<Found>> {
     if fam.is_some_and(|f| f.user_ids) {
         named_by_user_id(blk, mail, &mut rcpts);
     }
+    if let Some(named) = fam.filter(|f| f.one_recipient).and_then(|f| start_line_address(text, f)) {
+        // The recipient the start line names; the block (below it) may quote other addresses.
+        rcpts = vec![(blk.to_ascii_lowercase().find(&named).unwrap_or(blk.len()), named)];
+    }
     if rcpts.is_empty() && fam.is_some() {
         blk = block(text, None);
         rcpts = recipients(blk, mail);
@@ -399,7 +410,12 @@ pub fn read(mail: &Mail) -> Option<Vec<Found>> {
                 f.original_recipient = orig;
             }
         }
-        if warning && f.action == Some(Action::Failed) && !f.reply_code.starts_with('5') && !f.status.starts_with('5') {
+        // (A warning's "... will give up" is what may come, not what happened.)
+        if warning
+            && matches!(f.action, Some(Action::Failed | Action::Expired))
+            && !f.reply_code.starts_with('5')
+            && !f.status.starts_with('5')
+        {
             f.action = Some(Action::Delayed);
         }
         out.push(f);
@@ -491,6 +507,9 @@ static WARNING: LazyLock<regex::Regex> = LazyLock::new(|| {
         "is still awaiting delivery",
         "delays in delivering your message",
         "message still undelivered after",
+        // Exim's delay warning: "A message that you sent has not yet been delivered to one or
+        // more of its recipients after more than 24 hours on the queue".
+        "has not yet been delivered to one or more of its",
     ])
 });
 
