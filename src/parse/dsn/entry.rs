@@ -457,7 +457,15 @@ pub(super) fn fill(f: &mut Found, entry: &Entry, block: &Block) {
     };
     let shared = own_entry.filter(|_| !std::ptr::eq(seg, blk) && own_text(rest) >= 12);
     let own_words = shared.is_some();
-    let code_src = if says_failure(seg) || own_words { seg } else { blk };
+    // Its own words say nothing of a failure but the text above every entry does (James's
+    // "Error message below:" and its answer, then the recipients under "RCPT TO:"): that answer
+    // is each one's.
+    let head_answer = shared.filter(|s| own_words && !says_failure(seg) && says_failure(s));
+    let code_src = match head_answer {
+        Some(head) => head,
+        None if says_failure(seg) || own_words => seg,
+        None => blk,
+    };
     let answer = diag::last_attempt(code_src).unwrap_or(code_src);
     let code = diag::answer_code(answer);
     if f.reply_code.is_empty() {
@@ -507,7 +515,10 @@ pub(super) fn fill(f: &mut Found, entry: &Entry, block: &Block) {
         }
     }
     if f.diagnostic.is_empty() {
-        let d = diag::squeeze(up_to_rule(from_the_answer(rest)), 600);
+        let d = match head_answer {
+            Some(head) => diag::squeeze(answer_paragraph(head), 600),
+            None => diag::squeeze(up_to_rule(from_the_answer(rest)), 600),
+        };
         f.diagnostic = if d.len() < 12 || std::ptr::eq(code_src, blk) {
             diag::squeeze(blk, 600)
         } else {
@@ -542,6 +553,18 @@ fn transcript_from_command<'b>(blk: &'b str, at: usize, seg: &'b str) -> &'b str
 
 /// A stretch too long for the diagnostic (a whole session transcript) is cut so that the
 /// server's failing answer stays in it: from the line that holds it, when the cut would drop it.
+/// The answer in `text` (which says a failure): from the line of its first failing code to the
+/// end of that paragraph.
+fn answer_paragraph(text: &str) -> &str {
+    let at = diag::reply_code(text)
+        .filter(|c| !c.1.starts_with('2'))
+        .map(|c| c.0)
+        .or_else(|| diag::status(text).map(|s| s.0))
+        .unwrap_or(0);
+    let from = line_start(text, at);
+    text[from..].find("\n\n").map_or(&text[from..], |e| &text[from..from + e])
+}
+
 fn from_the_answer(rest: &str) -> &str {
     if rest.len() <= 600 {
         return rest;

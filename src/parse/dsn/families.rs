@@ -52,10 +52,11 @@ pub const FAMILIES: &[Family] = &[
             "generating server:",
             "remote server returned",
             "did not reach the following recipient",
-            // The same notice in German, French and Spanish.
+            // The same notice in German, French, Spanish and Italian.
             "diagnoseinformationen für administratoren",
             "informations de diagnostic pour les administrateurs",
             "información de diagnóstico para administradores",
+            "informazioni di diagnostica per gli amministratori",
         ],
         start: &[
             "delivery has failed to these recipients",
@@ -65,12 +66,14 @@ pub const FAMILIES: &[Family] = &[
             "nicht zugestellt werden",
             "n'a pas pu être remis",
             "no se pudo entregar",
+            "recapito non riuscito",
         ],
         end: &[
             "original message headers",
             "ursprüngliche nachrichtenheader",
             "en-têtes de message d'origine",
             "encabezados del mensaje original",
+            "intestazioni originali del messaggio",
         ],
         ..PLAIN
     },
@@ -173,10 +176,15 @@ pub const FAMILIES: &[Family] = &[
         ..PLAIN
     },
     Family {
-        // fml, a mailing list manager, refusing a post: a loop (a Message-ID it has seen) or a
-        // poster who is not a member. The list's own address is the recipient.
+        // fml, a mailing list manager, refusing a post: a loop (a Message-ID it has seen, or its
+        // own list header already in the post) or a poster who is not a member. The list's own
+        // address is the recipient.
         name: "fml",
-        detect: &["duplicated message-id in <", "you are not a member of this mailing list"],
+        detect: &[
+            "duplicated message-id in <",
+            "you are not a member of this mailing list",
+            "has detected a loop condition so that",
+        ],
         start: &[],
         // Then how to reach the list's control address: no recipient of the post.
         end: &["if you know the general guide"],

@@ -445,6 +445,7 @@ impl Mail {
             "n'a pas pu être remis",
             "no se pudo entregar",
             "non è stato possibile recapitare",
+            "recapito non riuscito",
         ]
         .iter()
         .any(|p| head.contains(p))

@@ -613,8 +613,23 @@ pub fn complete(found: &mut [Found], mail: &Mail, notice: &str) {
                 f.diagnostic = diag::squeeze(up_to_rule(rest), 600);
             } else {
                 // No code: the words up to the end of the paragraph ("mailbox is full: retry
-                // timeout exceeded").
-                let para = rest.split("\n\n").next().unwrap_or("");
+                // timeout exceeded"); with nothing after the address but a label ("because:"
+                // on a paragraph of its own, as Domino writes it), the paragraph after that.
+                let label_only = |p: &str| {
+                    let p = p.trim();
+                    p.is_empty() || (p.ends_with(':') && p.len() < 40 && !p.contains('\n'))
+                };
+                let mut paras = rest.split("\n\n").take(3);
+                let first = paras.next().unwrap_or("");
+                let para = if label_only(first) {
+                    // (Not another recipient's.)
+                    paras
+                        .find(|p| !label_only(p))
+                        .filter(|p| !p.contains('@') || p.to_ascii_lowercase().contains(&f.recipient))
+                        .unwrap_or("")
+                } else {
+                    first
+                };
                 f.diagnostic = diag::squeeze(para, 600);
             }
         }
@@ -658,6 +673,16 @@ pub fn complete(found: &mut [Found], mail: &Mail, notice: &str) {
                 Some(w) if h.is_empty() && ip.is_empty() => diag::remote_host(w),
                 _ => (h, ip),
             };
+        }
+        if f.remote_host.is_empty() && f.remote_ip.is_empty() {
+            // Named again further on with its answer (SurfControl lists everyone first, then
+            // "a@b: [192.0.2.5], 550 ..." for each).
+            if let Some(found) = later_entries(&all_mentions, k, blk.len())
+                .map(|(a, e)| diag::remote_host_exact(&blk[line_start(blk, a)..e]))
+                .find(|(h, ip)| !h.is_empty() || !ip.is_empty())
+            {
+                (f.remote_host, f.remote_ip) = found;
+            }
         }
         if f.remote_host.is_empty() && f.remote_ip.is_empty() && !tail.is_empty() {
             (f.remote_host, f.remote_ip) = diag::remote_host(tail);
