@@ -1510,3 +1510,73 @@ fn a_big_mbox_is_read_on_every_thread_in_order() {
             .collect::<Vec<_>>()[..]
     );
 }
+
+/// Layouts a second round of synthetic bounces (against Sisimai 4.25) found read wrong.
+#[test]
+fn layouts_of_the_second_study() {
+    // DragonFly names its one recipient in its first line; an address in the server's answer
+    // (here the sender's, refused at MAIL FROM) is not another.
+    let r = one("dsn/dragonfly-sender-refused.eml");
+    check(
+        &r,
+        &[
+            ("recipient", "otto@example.org"),
+            ("smtp_command", "MAIL"),
+            ("remote_host", "mx2.example.org"),
+            ("reply_code", "550"),
+        ],
+    );
+    // Apache James lists every recipient under "RCPT TO:" below the one answer.
+    check_each(
+        "dsn/apache-james-list.eml",
+        &["kai@example.org", "lena@example.org"],
+        &[
+            ("reply_code", "550"),
+            ("status", "5.1.1"),
+            ("reason", "userunknown"),
+            ("diagnostic", "550 5.1.1 Mailbox unavailable"),
+        ],
+    );
+    // Exim's delay warning: its "will give up" is what may come, the message is delayed.
+    let r = one("dsn/exim-delay-warning.eml");
+    check(
+        &r,
+        &[
+            ("action", "delayed"),
+            ("bounce_type", "soft"),
+            ("reply_code", "451"),
+            ("smtp_command", "RCPT"),
+        ],
+    );
+    // Exchange in Italian.
+    let r = one("dsn/exchange-it.eml");
+    check(
+        &r,
+        &[
+            ("recipient", "carla@example.com"),
+            ("reply_code", "552"),
+            ("remote_host", "exhub2.posta.example.it"),
+            ("reason", "mailboxfull"),
+        ],
+    );
+    // SurfControl names everyone first, then each with its server's address and answer.
+    check_each(
+        "dsn/surfcontrol-two.eml",
+        &["ida@example.org", "jon@example.org"],
+        &[("remote_ip", "203.0.113.90"), ("remote_host", "")],
+    );
+    // fml's loop alert: the list's address, a system error.
+    let r = one("dsn/fml-loop.eml");
+    check(&r, &[("recipient", "cats@lists.example.jp"), ("reason", "systemerror")]);
+    // Domino in French, its answer in the paragraph after "because:".
+    let r = one("dsn/domino-fr.eml");
+    check(
+        &r,
+        &[
+            ("recipient", "bmartin@notes.example.fr"),
+            ("reason", "userunknown"),
+            ("suppress", "true"),
+        ],
+    );
+    assert!(r["diagnostic"].as_str().unwrap().contains("dans l'annuaire Domino"), "{r}");
+}

@@ -627,6 +627,16 @@ mod tests {
             reason("5.7.1", "MAIL", "554 5.7.1 Service unavailable; blocked using bl.example.org"),
             "blocked"
         );
+        // ... or that the client's address is refused.
+        assert_eq!(
+            reason("5.7.606", "MAIL", "550 5.7.606 Access denied, banned sending IP [192.0.2.1]"),
+            "blocked"
+        );
+        assert_eq!(
+            reason("5.1.0", "MAIL", "550 5.1.0 Your IP address has been blocked. AUP#I-1000"),
+            "blocked"
+        );
+        assert_eq!(reason("", "MAIL", "554 IP-address of the sender is blacklisted"), "blocked");
         // Refused at the greeting or HELO with nothing more said: the client host is blocked.
         assert_eq!(reason("5.0.0", "EHLO", "550 Rejected"), "blocked");
         assert_eq!(reason("5.0.0", "RCPT", "550 Rejected"), "undefined");
