@@ -678,8 +678,12 @@ mod tests {
             settled(f, "", "", "Name service error for domain example.com: Host not found", "").0,
             "hostunknown"
         );
-        // A local program's exit status: the mailer failed.
-        assert_eq!(settled(f, "5.3.0", "", "X-Unix; 77", "").0, "mailererror");
+        // A local program's exit status: the mailer failed, unless the status names the
+        // state (sysexits.h: 67 no such user, 77 no permission, 75 retried until expiry).
+        assert_eq!(settled(f, "4.5.0", "", "X-Unix; 71", "").0, "mailererror");
+        assert_eq!(settled(f, "5.3.0", "", "X-Unix; 77", "").0, "systemerror");
+        assert_eq!(settled(f, "5.1.1", "", "X-Unix; 67", "").0, "userunknown");
+        assert_eq!(settled(f, "4.4.7", "", "X-Unix; 75", ""), ("expired".to_string(), Action::Expired));
         assert_eq!(settled(f, "4.3.0", "", "X-Unix; temporary failure", "").0, "mailererror");
         assert_eq!(settled(f, "4.2.2", "", "X-Unix; mailbox full", "").0, "mailboxfull");
     }
