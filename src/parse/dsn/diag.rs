@@ -345,6 +345,9 @@ pub fn address_beside(text: &str, host: &str) -> Option<String> {
     None
 }
 
+/// Postfix's "connect to mx.example.net[192.0.2.1]:25: Connection refused": no command reached.
+const CONNECT_TO: &str = r"(?i-u)(?-u:\b)connect to [a-z0-9][a-z0-9.-]*\[[0-9a-f.:]+\](?::[0-9]+)?:";
+
 /// What each of `COMMANDS` gives: a fixed command, or "" to name it from the first group.
 const COMMAND_PATTERNS: &[(&str, &str)] = &[
     (
@@ -394,7 +397,7 @@ const COMMAND_PATTERNS: &[(&str, &str)] = &[
     // "connect to mx.example.net[192.0.2.1]:25: Connection refused", "refused to talk to me",
     // sendmail's "Connection timed out with mx.example.net", qmail's "wasn't able to establish
     // an SMTP connection".
-    (r"(?i-u)(?-u:\b)connect to [a-z0-9][a-z0-9.-]*\[[0-9a-f.:]+\](?::[0-9]+)?:", "CONN"),
+    (CONNECT_TO, "CONN"),
     (
         r"(?i-u)refused to talk to me|establish an smtp connection|connection (?:refused|timed out) with |did not accept our requests to connect",
         "CONN",
@@ -432,7 +435,17 @@ pub fn command_exact(text: &str) -> String {
 }
 
 fn command_in(text: &str) -> String {
-    let Some((i, c)) = COMMANDS.captures(text).next() else {
+    // A connection failure quoted inside a server's answer ("450 4.1.2 <a@b>: Recipient address
+    // rejected: unverified address: connect to mx[ip]:25: ...") is that server's, not ours.
+    let quoted = |c: &regex::Captures| {
+        let at = c.get(0).map_or(0, |m| m.start());
+        // (Since the paragraph's start: a folded answer goes on over several lines.)
+        reply_code(&text[text[..at].rfind("\n\n").map_or(0, |n| n + 2)..at]).is_some_and(|c| !c.1.starts_with('2'))
+    };
+    let Some((i, c)) = COMMANDS
+        .captures(text)
+        .find(|(i, c)| !(COMMAND_PATTERNS[*i].0 == CONNECT_TO && quoted(c)))
+    else {
         return String::new();
     };
     let fixed = COMMAND_PATTERNS[i].1;

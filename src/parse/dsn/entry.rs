@@ -90,7 +90,14 @@ impl<'b> Block<'b> {
             blk.get(at..end.max(at)).unwrap_or("")
         };
         let (mut at, mut end) = (at, end);
-        if several && !says_failure(seg) {
+        // (What it says up to the line that names the next one: a transcript's "<<< 550 5.7.1"
+        // before another recipient's address is that one's answer.)
+        let own = if at < blk.len() && end < blk.len() && line_start(blk, end) > at {
+            &blk[at..entry_start(blk, at, line_start(blk, end))]
+        } else {
+            seg
+        };
+        if several && !says_failure(own) {
             if let Some((a, e)) = later_entries(&self.mentions, i, blk.len()).find(|&(a, e)| says_failure(&blk[a..e])) {
                 (at, end, seg) = (a, e, &blk[a..e]);
             }
@@ -225,7 +232,10 @@ fn entry_start(blk: &str, at: usize, end: usize) -> usize {
     }
     let above = line_start(blk, line - 1);
     let head = blk[above..line].trim_end();
-    if above > at && (head.ends_with(':') && !head.contains('@') || lead_in(blk, line).is_some()) {
+    // (Old Sendmail's mailer line, "550 example.net (tcp)... 550 Host unknown", is the head of
+    // the summary below it.)
+    let mailer = || matches!(summary_part(head), Part::Mailer);
+    if above > at && (head.ends_with(':') && !head.contains('@') || lead_in(blk, line).is_some() || mailer()) {
         above
     } else {
         line
@@ -541,7 +551,7 @@ pub(super) fn fill(f: &mut Found, entry: &Entry, block: &Block) {
 /// A recipient's entry `seg` that starts at `at` in a transcript line that sends its address
 /// (">>> RCPT To:<a@b>", then the server's answer): from that line's start, so the command
 /// that drew the answer is in it. Any other entry as it is.
-fn transcript_from_command<'b>(blk: &'b str, at: usize, seg: &'b str) -> &'b str {
+pub(super) fn transcript_from_command<'b>(blk: &'b str, at: usize, seg: &'b str) -> &'b str {
     let line = line_start(blk, at);
     let starts_at = blk.get(at..).is_some_and(|t| std::ptr::eq(t.as_ptr(), seg.as_ptr()));
     if starts_at && line < at && diag::transcript_payload(&blk[line..at]).is_some() {
@@ -551,8 +561,6 @@ fn transcript_from_command<'b>(blk: &'b str, at: usize, seg: &'b str) -> &'b str
     }
 }
 
-/// A stretch too long for the diagnostic (a whole session transcript) is cut so that the
-/// server's failing answer stays in it: from the line that holds it, when the cut would drop it.
 /// The answer in `text` (which says a failure): from the line of its first failing code to the
 /// end of that paragraph.
 fn answer_paragraph(text: &str) -> &str {
@@ -565,6 +573,8 @@ fn answer_paragraph(text: &str) -> &str {
     text[from..].find("\n\n").map_or(&text[from..], |e| &text[from..from + e])
 }
 
+/// A stretch too long for the diagnostic (a whole session transcript) is cut so that the
+/// server's failing answer stays in it: from the line that holds it, when the cut would drop it.
 fn from_the_answer(rest: &str) -> &str {
     if rest.len() <= 600 {
         return rest;

@@ -103,10 +103,17 @@ pub const FAMILIES: &[Family] = &[
             "i'm afraid i wasn't able to deliver your message",
             "sorry, we were unable to deliver your message",
         ],
-        start: &["wasn't able to deliver your message", "unable to deliver your message"],
+        // (A bounce of a bounce: "I tried to deliver a bounce message to this address, but the
+        // bounce bounced!", then the bounce that failed below its own marker.)
+        start: &[
+            "wasn't able to deliver your message",
+            "unable to deliver your message",
+            "but the bounce bounced",
+        ],
         end: &[
             "--- below this line is a copy of the message",
             "--- enclosed are the original headers",
+            "--- below this line is the original bounce",
         ],
         ..PLAIN
     },

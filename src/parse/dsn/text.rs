@@ -7,7 +7,9 @@
 //! is only data: [`FAMILIES`], in [`super::families`].
 
 use super::diag;
-use super::entry::{fill, later_entries, mentions, session_host, shared_tail, stretch, summary_context, up_to_rule, Block};
+use super::entry::{
+    fill, later_entries, mentions, session_host, shared_tail, stretch, summary_context, transcript_from_command, up_to_rule, Block,
+};
 use super::families::{Family, END, FAMILIES};
 use super::mail::{ends_ci, starts_ci, Mail};
 use super::Found;
@@ -691,7 +693,9 @@ pub fn complete(found: &mut [Found], mail: &Mail, notice: &str) {
             f.remote_host = diag::notice_host(blk).unwrap_or_default();
         }
         if f.smtp_command.is_empty() {
-            f.smtp_command = diag::command(seg);
+            // (Named in a transcript's ">>> RCPT To:<a@b>": from that line, so the command that
+            // drew the answer below it is read first.)
+            f.smtp_command = diag::command(at.map_or(seg, |at| transcript_from_command(blk, at, seg)));
         }
         if f.smtp_command.is_empty() {
             // Named again further on: a transcript's ">>> RCPT To:<b@y>" and the answer to it;
