@@ -1580,3 +1580,59 @@ fn layouts_of_the_second_study() {
     );
     assert!(r["diagnostic"].as_str().unwrap().contains("dans l'annuaire Domino"), "{r}");
 }
+
+/// Layouts a third round of synthetic bounces (Postfix, Sendmail, Exim, qmail, big providers)
+/// found read wrong.
+#[test]
+fn layouts_of_the_third_study() {
+    // qmail's bounce of a bounce: the address the bounce failed on, not the one it returns.
+    let r = one("dsn/qmail-double-bounce.eml");
+    check(
+        &r,
+        &[
+            ("recipient", "lars@example.org"),
+            ("reply_code", "550"),
+            ("smtp_command", "RCPT"),
+            ("remote_ip", "198.51.100.14"),
+        ],
+    );
+    // A pipelined Sendmail session: each answer is the recipient's it names.
+    let recs = scan("dsn/sendmail-pipelined-two.eml", &[]);
+    assert_eq!(recs.len(), 2, "{recs:?}");
+    check(
+        &recs[0],
+        &[("recipient", "aki@example.com"), ("status", "5.7.1"), ("reason", "norelaying")],
+    );
+    check(
+        &recs[1],
+        &[("recipient", "ren@example.com"), ("status", "5.1.1"), ("reason", "userunknown")],
+    );
+    // Old Sendmail: the mailer line heads the summary below it.
+    let recs = scan("dsn/sendmail-v5-mailer-line.eml", &[]);
+    assert_eq!(recs.len(), 2, "{recs:?}");
+    check(
+        &recs[0],
+        &[("recipient", "hina@example.com"), ("reason", "mailboxfull"), ("suppress", "false")],
+    );
+    check(&recs[1], &[("recipient", "kou@gone.example.net"), ("reason", "hostunknown")]);
+    // Office 365 names the server it last tried in bracketed tags.
+    let r = one("dsn/o365-last-attempted.eml");
+    check(
+        &r,
+        &[
+            ("remote_host", "mx.fabrikam.example"),
+            ("remote_ip", "203.0.113.61"),
+            ("status", "4.4.316"),
+        ],
+    );
+    // A local mailer's exit status alone (sysexits.h 67: no such user).
+    let r = one("dsn/sendmail-xunix-67.eml");
+    check(
+        &r,
+        &[
+            ("recipient", "rin@mail.example.jp"),
+            ("reason", "userunknown"),
+            ("suppress", "true"),
+        ],
+    );
+}
