@@ -1636,3 +1636,31 @@ fn layouts_of_the_third_study() {
         ],
     );
 }
+
+/// A fourth round: OpenSMTPD's own failure strings, and notices that are not failures.
+#[test]
+fn layouts_of_the_fourth_study() {
+    // OpenSMTPD's fixed strings name their reasons.
+    let recs = scan("dsn/opensmtpd-plain-relayfail.eml", &[]);
+    let got: Vec<(&str, &str)> = recs
+        .iter()
+        .map(|r| (r["recipient"].as_str().unwrap(), r["reason"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("olga@example.com", "notaccept"),
+            ("pia@example.net", "networkerror"),
+            ("quin@example.jp", "hostunknown")
+        ]
+    );
+    // A notice that the message was delivered is no failure, whatever address it lists.
+    for extra in [&[][..], &["--all"][..]] {
+        assert!(scan("dsn/success-plain.eml", extra).is_empty());
+    }
+    // An auto-reply by its subject stays one, though it quotes a bounce.
+    assert!(scan("dsn/autoreply-quoting-bounce.eml", &[]).is_empty());
+    let all = scan("dsn/autoreply-quoting-bounce.eml", &["--all"]);
+    assert_eq!(all.len(), 1, "{all:?}");
+    check(&all[0], &[("reason", "vacation")]);
+}

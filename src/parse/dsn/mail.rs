@@ -367,30 +367,41 @@ impl Mail {
             return Some("feedback");
         }
         let auto = self.header("auto-submitted").to_ascii_lowercase();
-        let subject = self.subject.to_ascii_lowercase();
+        // A subject that says it is an auto-reply is one, whatever bounce words it quotes (a
+        // help desk's answer to a forwarded bounce, an out-of-office reply with the message it
+        // answers below it): no MTA's notice is titled so.
+        if self.titled_auto_reply() {
+            return Some("vacation");
+        }
         let replied = auto.starts_with("auto-replied")
             || !self.header("x-autoreply").is_empty()
             || !self.header("x-autorespond").is_empty()
-            || self.header("precedence").eq_ignore_ascii_case("auto_reply")
-            || [
-                "auto:",
-                "automatic reply",
-                "auto reply",
-                "autoreply",
-                "auto-reply",
-                "out of office",
-                "out of the office",
-                "vacation",
-                "away from",
-            ]
-            .iter()
-            .any(|p| subject.starts_with(p) || subject.contains(&format!(" {p}")));
+            || self.header("precedence").eq_ignore_ascii_case("auto_reply");
         // An MTA's notice is marked auto-replied too (Exim's are): its signature says it is one,
         // whoever it is from.
         if replied && !self.looks_like_bounce() && super::text::family(self).is_none() {
             return Some("vacation");
         }
         None
+    }
+
+    /// The subject says the message is an auto-reply ("Automatic reply:", "Out of Office",
+    /// "Auto:", "vacation" ...).
+    pub fn titled_auto_reply(&self) -> bool {
+        let subject = self.subject.to_ascii_lowercase();
+        [
+            "auto:",
+            "automatic reply",
+            "auto reply",
+            "autoreply",
+            "auto-reply",
+            "out of office",
+            "out of the office",
+            "vacation",
+            "away from",
+        ]
+        .iter()
+        .any(|p| subject.starts_with(p) || subject.contains(&format!(" {p}")))
     }
 
     /// The address an auto-reply or report is about.

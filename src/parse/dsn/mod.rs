@@ -438,6 +438,7 @@ fn read_message_in(raw: &[u8], depth: u8) -> Outcome {
         Some(a)
             if depth < 2
                 && m.status_parts.is_empty()
+                && !m.titled_auto_reply()
                 && (any || !own_report)
                 && (a.report || (text::family(m).is_none() && (any || a.bounce_like))) =>
         {
@@ -460,6 +461,9 @@ fn read_message_in(raw: &[u8], depth: u8) -> Outcome {
         };
         f.diagnostic = m.subject.clone();
         return Outcome::NotBounce(Some(Box::new((kind, f, extra))));
+    }
+    if m.status_parts.is_empty() && text::says_delivered(&m) {
+        return Outcome::NotBounce(None);
     }
     if let Some((found, kind)) = text::read_json(&m) {
         return match kind {

@@ -525,6 +525,28 @@ static WARNING_SUBJECT: LazyLock<regex::Regex> = LazyLock::new(|| {
     ])
 });
 
+/// A notice that a message was delivered ("Your message has been successfully delivered to the
+/// following recipients", "Delivery Status Notification (Success)").
+static DELIVERED: LazyLock<regex::Regex> = LazyLock::new(|| {
+    phrases(&[
+        "successfully delivered",
+        "delivered successfully",
+        "delivery to the following recipients was successful",
+        "delivery status notification (success)",
+        "successful mail delivery report",
+    ])
+});
+
+/// A notice with no status part that says its message was delivered and names no failure or
+/// delay: no failure to read from it, whatever addresses it lists.
+pub fn says_delivered(mail: &Mail) -> bool {
+    (DELIVERED.is_match(&mail.text) || DELIVERED.is_match(&mail.subject))
+        && !FAILED.is_match(&mail.text)
+        && !DELAYED.is_match(&mail.text)
+        && diag::reply_code(&mail.text).is_none_or(|c| c.1.starts_with('2'))
+        && diag::status(&mail.text).is_none_or(|c| c.1.starts_with('2'))
+}
+
 static FAILED: LazyLock<regex::Regex> = LazyLock::new(|| {
     phrases(&[
         "permanent",
