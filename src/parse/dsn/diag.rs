@@ -12,7 +12,7 @@ pub fn is_local_char(c: u8) -> bool {
 }
 
 fn is_domain_char(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || c == b'.' || c == b'-'
+    c.is_ascii_alphanumeric() || c == b'.' || c == b'-' || c == b'_'
 }
 
 /// Every `local@domain.tld` in a text: (byte offset, address lower-cased).
