@@ -9,7 +9,7 @@
 
 use super::diag;
 use super::mail::{ends_ci, starts_ci};
-use super::text::{action_of, is_expired, line_end, line_start, without_address_type};
+use super::text::{action_of, is_expired, line_end, line_start, paragraph_from, without_address_type};
 use super::Found;
 use crate::parse::bytes::{reply_code_at, status_at};
 use crate::record::Action;
@@ -84,31 +84,30 @@ impl<'b> Block<'b> {
         let at = rcpts[i].0;
         let next_other = self.mentions.iter().find(|m| m.0 > at && m.1 != i).map(|m| m.0);
         let end = next_other.or_else(|| rcpts.get(i + 1).map(|n| n.0)).unwrap_or(blk.len());
+        // A line that names the next recipient after words of its own ("SMTP Server <mx> rejected
+        // recipient <b@y>") is that recipient's entry from its start. (So what a stretch says up
+        // to there decides whether it names a failure: a transcript's "<<< 550 5.7.1" before
+        // another recipient's address is that one's answer.)
+        let cut = |at: usize, end: usize| {
+            if at < blk.len() && end < blk.len() && line_start(blk, end) > at {
+                entry_start(blk, at, line_start(blk, end))
+            } else {
+                end
+            }
+        };
+        let (mut at, mut end) = (at, cut(at, end));
         let mut seg = if at >= blk.len() {
             blk
         } else {
             blk.get(at..end.max(at)).unwrap_or("")
         };
-        let (mut at, mut end) = (at, end);
-        // (What it says up to the line that names the next one: a transcript's "<<< 550 5.7.1"
-        // before another recipient's address is that one's answer.)
-        let own = if at < blk.len() && end < blk.len() && line_start(blk, end) > at {
-            &blk[at..entry_start(blk, at, line_start(blk, end))]
-        } else {
-            seg
-        };
-        if several && !says_failure(own) {
+        if several && !says_failure(seg) {
             if let Some((a, e)) = later_entries(&self.mentions, i, blk.len()).find(|&(a, e)| says_failure(&blk[a..e])) {
-                (at, end, seg) = (a, e, &blk[a..e]);
+                (at, end) = (a, cut(a, e));
+                seg = &blk[at..end];
             }
         }
-        // A line that names the next recipient after words of its own ("SMTP Server <mx> rejected
-        // recipient <b@y>") is that recipient's entry from its start.
         let line_start = |p: usize| line_start(blk, p);
-        if at < blk.len() && end < blk.len() && line_start(end) > at {
-            end = entry_start(blk, at, line_start(end));
-            seg = &blk[at..end];
-        }
         // Several recipients, each opening a line of its own: each stretch is that recipient's
         // own entry ("<a@x>: why"). One named mid-line ("expanded from <b@y>") is not.
         // A label before it on its line ("Could not be delivered to: <a@x>", "Recipient address:
@@ -470,10 +469,11 @@ pub(super) fn fill(f: &mut Found, entry: &Entry, block: &Block) {
     // Its own words say nothing of a failure but the text above every entry does (James's
     // "Error message below:" and its answer, then the recipients under "RCPT TO:"): that answer
     // is each one's.
-    let head_answer = shared.filter(|s| own_words && !says_failure(seg) && says_failure(s));
+    let seg_fails = says_failure(seg);
+    let head_answer = shared.filter(|s| !seg_fails && says_failure(s));
     let code_src = match head_answer {
         Some(head) => head,
-        None if says_failure(seg) || own_words => seg,
+        None if seg_fails || own_words => seg,
         None => blk,
     };
     let answer = diag::last_attempt(code_src).unwrap_or(code_src);
@@ -569,8 +569,7 @@ fn answer_paragraph(text: &str) -> &str {
         .map(|c| c.0)
         .or_else(|| diag::status(text).map(|s| s.0))
         .unwrap_or(0);
-    let from = line_start(text, at);
-    text[from..].find("\n\n").map_or(&text[from..], |e| &text[from..from + e])
+    paragraph_from(text, at)
 }
 
 /// A stretch too long for the diagnostic (a whole session transcript) is cut so that the

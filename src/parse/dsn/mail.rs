@@ -401,7 +401,8 @@ impl Mail {
             "away from",
         ]
         .iter()
-        .any(|p| subject.starts_with(p) || subject.contains(&format!(" {p}")))
+        // At the start or after a space (no copy of the subject per phrase).
+        .any(|p| subject.match_indices(p).any(|(i, _)| i == 0 || subject.as_bytes()[i - 1] == b' '))
     }
 
     /// The address an auto-reply or report is about.

@@ -217,6 +217,12 @@ pub(super) fn line_start(text: &str, p: usize) -> usize {
     text[..p].rfind('\n').map_or(0, |n| n + 1)
 }
 
+/// The paragraph of `text` from the line holding offset `p` to the next blank line.
+pub(super) fn paragraph_from(text: &str, p: usize) -> &str {
+    let rest = &text[line_start(text, p)..];
+    rest.find("\n\n").map_or(rest, |e| &rest[..e])
+}
+
 /// Where the line holding offset `p` of `text` ends (at its `\n`, or the text's end).
 pub(super) fn line_end(text: &str, p: usize) -> usize {
     text[p..].find('\n').map_or(text.len(), |n| p + n)
@@ -661,8 +667,7 @@ pub fn complete(found: &mut [Found], mail: &Mail, notice: &str) {
             // A notice that does not name its one recipient (it names the alias or program the
             // address led to): its answer is the paragraph from the line with the first code.
             if let Some((p, _)) = diag::reply_code(seg) {
-                let para = seg[line_start(seg, p)..].split("\n\n").next().unwrap_or("");
-                f.diagnostic = diag::squeeze(para, 600);
+                f.diagnostic = diag::squeeze(paragraph_from(seg, p), 600);
             }
         }
         // The answer the stretch gives, looked for once, when the reply code or the host needs it.
