@@ -7,9 +7,11 @@
 //! diagnostic from the entry ([`fill`]), falling back to the whole block for what it does not
 //! say.
 
+use super::action::{action_of, is_expired};
 use super::diag;
 use super::mail::{ends_ci, starts_ci};
-use super::text::{action_of, is_expired, line_end, line_start, paragraph_from, without_address_type};
+use super::recipients::without_address_type;
+use super::text::{line_end, line_start, paragraph_from};
 use super::Found;
 use crate::parse::bytes::{reply_code_at, status_at};
 use crate::record::Action;

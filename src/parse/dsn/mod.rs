@@ -7,11 +7,15 @@
 //! signatures over one shared reader) reads the human-readable text otherwise. [`diag`] pulls
 //! codes, host and command out of a diagnostic text for both.
 
+mod action;
+mod complete;
 pub mod diag;
 mod entry;
 pub mod families;
 pub mod mail;
+mod recipients;
 pub mod rfc3464;
+mod ses;
 pub mod text;
 
 use super::Settings;
@@ -462,10 +466,10 @@ fn read_message_in(raw: &[u8], depth: u8) -> Outcome {
         f.diagnostic = m.subject.clone();
         return Outcome::NotBounce(Some(Box::new((kind, f, extra))));
     }
-    if m.status_parts.is_empty() && text::says_delivered(&m) {
+    if m.status_parts.is_empty() && action::says_delivered(&m) {
         return Outcome::NotBounce(None);
     }
-    if let Some((found, kind)) = text::read_json(&m) {
+    if let Some((found, kind)) = ses::read(&m) {
         return match kind {
             "bounce" if !found.is_empty() => Outcome::Failure(found, extra),
             "bounce" => Outcome::Unparsed("bounce notification without a recipient"),
@@ -500,7 +504,7 @@ fn read_message_in(raw: &[u8], depth: u8) -> Outcome {
         }
     } else {
         found.retain(|f| f.action.is_some());
-        text::complete(&mut found, &m, notice);
+        complete::complete(&mut found, &m, notice);
     }
     if found.is_empty() && m.attached.as_ref().is_some_and(|a| !a.bounce_like || own_report) {
         // Nothing here: an attachment whose headers did not say so may still be the bounce.
