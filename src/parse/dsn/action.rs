@@ -56,6 +56,8 @@ static DELAYED: LazyLock<regex::Regex> = LazyLock::new(|| {
         "delivery attempts will continue",
         "delayed",
         "still trying",
+        // Exim's notice that a message is held ("Message ... has been frozen by the system filter").
+        "has been frozen",
     ])
 });
 

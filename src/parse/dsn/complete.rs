@@ -108,6 +108,18 @@ pub fn complete(found: &mut [Found], mail: &Mail, notice: &str) {
                 }
             }
         }
+        if let (true, true, Some(at)) = (f.reply_code.is_empty(), single, at) {
+            // Named again further on with its answer (Exchange's "Diagnostic information for
+            // administrators": the address, then "#550 5.1.1 ...").
+            let after = at + f.recipient.len();
+            if let Some(again) = lower[after..].find(&f.recipient).map(|p| after + p) {
+                if let Some((_, c)) = diag::answer_code(stretch(blk, again, None)) {
+                    if f.status.is_empty() || f.status.as_bytes()[0] == c.as_bytes()[0] {
+                        f.reply_code = c;
+                    }
+                }
+            }
+        }
         if f.remote_host.is_empty() && f.remote_ip.is_empty() {
             // Several sessions: the one the answer came in.
             if let Some(found) = seg_answer().and_then(|c| session_host(blk, seg, c.0)) {

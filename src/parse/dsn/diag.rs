@@ -1,6 +1,7 @@
 //! Pieces of a diagnostic text shared by both bounce readers: addresses, the SMTP reply code,
 //! the enhanced status code, the host that answered and the SMTP command it answered.
 
+use super::mail::starts_ci;
 use crate::parse::bytes::{is_ip, reply_code_at, status_at, without_ipv6_tag};
 use crate::parse::smtp;
 use regex::Regex;
@@ -479,6 +480,80 @@ pub fn transcript_payload(line: &str) -> Option<&str> {
     const MARKERS: [&str; 8] = [">>>", "<<<", "-->", "<--", ">>", "<<", "In:", "Out:"];
     let rest = MARKERS.into_iter().find_map(|m| after.strip_prefix(m))?;
     rest.starts_with([' ', '\t']).then(|| rest.trim_start())
+}
+
+/// What a session transcript says of its envelope: the addresses the client gave in MAIL FROM,
+/// and the recipients whose RCPT TO was accepted in a session whose message was accepted too
+/// (its end of data answered 2xx). Neither is a failed recipient.
+#[derive(Default)]
+pub struct Envelope {
+    pub senders: Vec<String>,
+    pub accepted: Vec<String>,
+}
+
+pub fn transcript_envelope(text: &str) -> Envelope {
+    let mut env = Envelope::default();
+    // The recipient the last sent line named, and each one's first answer's class.
+    let mut rcpt: Option<String> = None;
+    let mut answered: Vec<(String, u8)> = Vec::new();
+    // After a 354 the next answer is the end of data's.
+    let (mut in_data, mut data_ok) = (false, false);
+    for line in text.lines() {
+        let Some(payload) = transcript_payload(line) else {
+            continue;
+        };
+        let b = payload.as_bytes();
+        let coded = b.len() >= 3 && b[..3].iter().all(u8::is_ascii_digit) && !b.get(3).is_some_and(u8::is_ascii_digit);
+        if !coded {
+            rcpt = None;
+            if starts_ci(payload, "mail from:") {
+                env.senders.extend(addresses(payload).next().map(|(_, a)| a));
+            } else if starts_ci(payload, "rcpt to:") {
+                rcpt = addresses(payload).next().map(|(_, a)| a);
+            }
+            continue;
+        }
+        if in_data {
+            (in_data, data_ok) = (false, b[0] == b'2');
+        } else if payload.starts_with("354") {
+            in_data = true;
+        }
+        if let Some(a) = rcpt.take() {
+            if !answered.iter().any(|(x, _)| *x == a) {
+                answered.push((a, b[0]));
+            }
+        }
+    }
+    if data_ok {
+        env.accepted = answered.into_iter().filter(|(_, c)| *c == b'2').map(|(a, _)| a).collect();
+    }
+    env
+}
+
+/// The first refusal (a 4xx or 5xx answer) in a session transcript: the exchange from the line
+/// that sent the command it answered to the end of the answer (its wrapped lines too).
+pub fn first_refusal(text: &str) -> Option<&str> {
+    let mut at = 0;
+    let mut sent = None;
+    let mut from = None;
+    for line in text.split_inclusive('\n') {
+        let start = at;
+        at += line.len();
+        let Some(payload) = transcript_payload(line.trim_end()) else {
+            continue;
+        };
+        if from.is_some() {
+            return from.map(|f| &text[f..start]);
+        }
+        let b = payload.as_bytes();
+        let coded = b.len() >= 3 && b[..3].iter().all(u8::is_ascii_digit) && !b.get(3).is_some_and(u8::is_ascii_digit);
+        if !coded {
+            sent = Some(start);
+        } else if matches!(b[0], b'4' | b'5') {
+            from = Some(sent.unwrap_or(start));
+        }
+    }
+    from.map(|f| &text[f..])
 }
 
 /// In a session transcript (">>> RCPT To:<a@b>" then "<<< 550 ...", or the other way round as

@@ -426,6 +426,13 @@ fn says_failure(t: &str) -> bool {
 /// entries, whose hosts, commands and "too long in the queue" are not this one's.
 pub(super) fn fill(f: &mut Found, entry: &Entry, block: &Block) {
     let (seg, blk, own_entry, bare_list) = (entry.text, block.text, entry.around.as_deref(), block.bare_list);
+    if let Some(refusal) = refusal_behind_bad_sequence(blk, entry.at, seg) {
+        // (The command and the answer of the exchange that was refused.)
+        f.reply_code = diag::answer_code(refusal).map(|c| c.1).unwrap_or_default();
+        f.status = diag::status(refusal).map(|c| c.1).unwrap_or_default();
+        f.smtp_command = diag::command_exact(refusal);
+        f.diagnostic = diag::squeeze(refusal, 600);
+    }
     if entry.at < blk.len() && f.remote_host.is_empty() && f.remote_ip.is_empty() {
         // The words before the address on its line may name the host that refused it.
         // (Or, where the address opens its line, the line above that leads into it.)
@@ -548,6 +555,16 @@ pub(super) fn fill(f: &mut Found, entry: &Entry, block: &Block) {
     if f.action == Some(Action::Failed) && f.reply_code.starts_with('4') && f.status.starts_with('4') && gave_up {
         f.action = Some(Action::Expired);
     }
+}
+
+/// A transcript's answer to a recipient that only says the session was out of order ("503 5.5.1
+/// Error: need MAIL command", a client pipelining on after its MAIL FROM was refused): the
+/// session's earlier refusal, which is the recipient's real answer.
+fn refusal_behind_bad_sequence<'b>(blk: &'b str, at: usize, seg: &str) -> Option<&'b str> {
+    if at >= blk.len() || diag::answer_code(transcript_from_command(blk, at, seg))?.1 != "503" {
+        return None;
+    }
+    diag::first_refusal(&blk[..line_start(blk, at)])
 }
 
 /// A recipient's entry `seg` that starts at `at` in a transcript line that sends its address

@@ -24,9 +24,9 @@ pub struct Family {
     /// tried to contact (staff)"): without the MTA's own list of failed recipients, the failed
     /// address is the returned message's To (the one whose name the notice gives, if any).
     pub original_to: bool,
-    /// The notice reports one recipient, the first it names (DragonFly's "There was an error
-    /// delivering your mail to <a@b>."): an address further on is quoted in the server's answer.
-    pub one_recipient: bool,
+    /// Each start line names the one recipient its entry is about (DragonFly's "There was an
+    /// error delivering your mail to <a@b>."): other addresses are quoted in a server's answer.
+    pub named_on_start_line: bool,
 }
 
 /// What a family leaves unsaid: no start or end markers of its own, no fixed reason, recipients
@@ -40,7 +40,7 @@ const PLAIN: Family = Family {
     user_ids: false,
     answer_above: false,
     original_to: false,
-    one_recipient: false,
+    named_on_start_line: false,
 };
 
 /// Detection order matters: the more specific signatures first.
@@ -171,7 +171,7 @@ pub const FAMILIES: &[Family] = &[
         detect: &["this is the dragonfly mail agent"],
         start: &["there was an error delivering your mail"],
         end: &["message headers follow"],
-        one_recipient: true,
+        named_on_start_line: true,
         ..PLAIN
     },
     Family {

@@ -115,6 +115,43 @@ fn utf8_if_mislabelled<'a>(msg: &'a Message<'_>, part: &mail_parser::MessagePart
     }
 }
 
+/// A base64 part mail-parser could not decode (cut off with the file, no closing boundary, a
+/// stray character in it, plain text after it), which it keeps as its raw lines: its base64
+/// lines decoded as far as they go, in its charset, then whatever follows them as written.
+/// `None` for any other part.
+fn base64_recovered(part: &mail_parser::MessagePart<'_>) -> Option<String> {
+    if !part.is_encoding_problem || !part.content_transfer_encoding().is_some_and(|e| e.eq_ignore_ascii_case("base64")) {
+        return None;
+    }
+    let raw = part.contents();
+    let alphabet = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=');
+    let mut clean: Vec<u8> = Vec::with_capacity(raw.len());
+    let mut rest = raw.len();
+    let mut at = 0;
+    for line in raw.split_inclusive(|&b| b == b'\n') {
+        let t = line.trim_ascii();
+        // (A line of words or a boundary ends the base64; a stray character or two does not.)
+        if t.starts_with(b"--") || t.iter().filter(|b| !alphabet(b)).count() > 2 {
+            rest = at;
+            break;
+        }
+        clean.extend(t.iter().filter(|b| alphabet(b)));
+        at += line.len();
+    }
+    // (A last group cut to one character holds no byte.)
+    if clean.iter().filter(|&&b| b != b'=').count() % 4 == 1 {
+        clean.pop();
+    }
+    let bytes = mail_parser::decoders::base64::base64_decode(&clean)?;
+    let charset = part.content_type().and_then(|c| c.attribute("charset")).unwrap_or("utf-8");
+    let mut text = match mail_parser::decoders::charsets::map::charset_decoder(charset.as_bytes()) {
+        Some(decode) => decode(&bytes),
+        None => String::from_utf8_lossy(&bytes).into_owned(),
+    };
+    text.push_str(&String::from_utf8_lossy(&raw[rest..]));
+    Some(text)
+}
+
 /// A delivery-status part has no charset, yet Japanese MTAs (Domino, Notes) write the
 /// diagnostic in ISO-2022-JP: its escape sequences say so, and plain ASCII passes through
 /// that decoder unchanged.
@@ -251,9 +288,14 @@ impl Mail {
                 .content_type()
                 .map(|c| (c.ctype().to_ascii_lowercase(), c.subtype().unwrap_or("").to_ascii_lowercase()))
                 .unwrap_or_else(|| ("text".into(), "plain".into()));
-            match &part.body {
+            let recovered = base64_recovered(part).map(|t| PartType::Text(t.into()));
+            match recovered.as_ref().unwrap_or(&part.body) {
                 PartType::Text(t) => {
-                    let t = utf8_if_mislabelled(msg, part, t);
+                    let t = if recovered.is_some() {
+                        t.as_ref().into()
+                    } else {
+                        utf8_if_mislabelled(msg, part, t)
+                    };
                     let t = t.as_ref();
                     if ctype == "text" && (sub == "rfc822-headers" || sub == "rfc822-header") {
                         if self.original.message_id.is_empty() {

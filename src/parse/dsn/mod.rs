@@ -395,7 +395,13 @@ pub enum Outcome {
 }
 
 fn to_record(f: Found, extra: &Extra, source: &Arc<str>, line: u64) -> Record {
-    let action = f.action.unwrap_or(Action::Failed);
+    // Our own server's refusal of a client is `rejected`, hard or soft by its codes, as the
+    // Postfix log reader gives the same refusal.
+    let action = if extra.inbound {
+        Action::Rejected
+    } else {
+        f.action.unwrap_or(Action::Failed)
+    };
     let direction = if extra.inbound { Direction::Inbound } else { Direction::Outbound };
     let mut r = Record::new(Format::Dsn, direction, action, source.clone(), line);
     r.timestamp = f.when.map(|t| t.to_rfc3339()).unwrap_or_default();
@@ -410,7 +416,11 @@ fn to_record(f: Found, extra: &Extra, source: &Arc<str>, line: u64) -> Record {
     r.remote_ip = f.remote_ip;
     r.reporting_mta = f.reporting_mta;
     r.diagnostic = f.diagnostic;
-    r.bounce_type = Some(BounceType::of_action(action));
+    r.bounce_type = if extra.inbound {
+        crate::classify::bounce_type_of_codes(&r.reply_code, &r.status)
+    } else {
+        Some(BounceType::of_action(action))
+    };
     r
 }
 

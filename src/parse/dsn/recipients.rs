@@ -75,7 +75,16 @@ fn is_admin(addr: &str) -> bool {
 pub(super) fn recipients(block: &str, mail: &Mail) -> Vec<(usize, String)> {
     // The people the notice goes to or comes from, and the returned message's own sender
     // and envelope sender (a server's answer may quote it: "<bounce@x> sender rejected").
-    let not = |a: &str| a == mail.to || a == mail.from || a == mail.original.from || a == mail.original.return_path;
+    // So are the senders a session transcript gives ("In:  MAIL FROM:<a@b>", then "Out: 553
+    // <a@b>: Sender address rejected").
+    let envelope = diag::transcript_envelope(block);
+    let not = |a: &str| {
+        a == mail.to
+            || a == mail.from
+            || a == mail.original.from
+            || a == mail.original.return_path
+            || envelope.senders.iter().any(|s| s == a)
+    };
     let mut line_at = 0;
     let mut strong: Vec<(usize, String)> = Vec::new();
     let mut weak: Vec<(usize, String)> = Vec::new();
@@ -146,6 +155,11 @@ pub(super) fn recipients(block: &str, mail: &Mail) -> Vec<(usize, String)> {
             }
         }
         line_at += line.len();
+    }
+    // Recipients a transcript shows accepted, in a session whose message was accepted, did not
+    // fail (a notice of a server's refusals lists the whole session).
+    if strong.iter().any(|(_, a)| !envelope.accepted.contains(a)) {
+        strong.retain(|(_, a)| !envelope.accepted.contains(a));
     }
     if strong.is_empty() {
         // Only people the notice is to or from: one the returned message was sent to, else

@@ -127,11 +127,23 @@ pub(super) fn block<'a>(text: &'a str, fam: Option<&Family>) -> &'a str {
     &text[begin..end]
 }
 
-/// The address on the line that holds `fam`'s start marker, if it names one.
-fn start_line_address(text: &str, fam: &Family) -> Option<String> {
+/// The address each line holding one of `fam`'s start markers names (its first), with where
+/// that line starts and where the line below it starts in `text`, in order.
+fn start_line_addresses(text: &str, fam: &Family) -> Vec<(usize, usize, String)> {
     let lower = text.to_ascii_lowercase();
-    let p = fam.start.iter().filter_map(|s| lower.find(s)).min()?;
-    diag::addresses(&text[p..line_end(text, p)]).next().map(|(_, a)| a)
+    let mut named: Vec<(usize, usize, String)> = Vec::new();
+    let mut at = 0;
+    for line in lower.split_inclusive('\n') {
+        if fam.start.iter().any(|s| line.contains(s)) {
+            if let Some((_, a)) = diag::addresses(&text[at..at + line.len()]).next() {
+                if !named.iter().any(|(_, _, x)| *x == a) {
+                    named.push((at, at + line.len(), a));
+                }
+            }
+        }
+        at += line.len();
+    }
+    named
 }
 
 /// Strip `> ` quoting when most lines of the text are quoted (a forwarded bounce).
@@ -196,10 +208,6 @@ pub fn read(mail: &Mail) -> Option<Vec<Found>> {
     if fam.is_some_and(|f| f.user_ids) {
         named_by_user_id(blk, mail, &mut rcpts);
     }
-    if let Some(named) = fam.filter(|f| f.one_recipient).and_then(|f| start_line_address(text, f)) {
-        // The recipient the start line names; the block (below it) may quote other addresses.
-        rcpts = vec![(blk.to_ascii_lowercase().find(&named).unwrap_or(blk.len()), named)];
-    }
     if rcpts.is_empty() && fam.is_some() {
         blk = block(text, None);
         rcpts = recipients(blk, mail);
@@ -207,13 +215,47 @@ pub fn read(mail: &Mail) -> Option<Vec<Found>> {
     if rcpts.is_empty() {
         return None;
     }
-    let action = block_action(blk);
     // A delay warning says so above its block (a banner) or in its subject; what follows in the
     // block ("could not be delivered for more than 4 hours", "was rejected") is no failure.
-    let notice = &text[..(blk.as_ptr() as usize - text.as_ptr() as usize) + blk.len()];
-    let warning = action != Action::Expired && is_warning(notice, &mail.subject);
+    let blk_end = (blk.as_ptr() as usize - text.as_ptr() as usize) + blk.len();
+    let notice = &text[..blk_end];
+    let warning = is_warning(notice, &mail.subject);
+    // Where each start line names its recipient, each one's section (from the line below its
+    // start line to the next start line) is read as a notice of its own.
+    let named = fam
+        .filter(|f| f.named_on_start_line)
+        .map(|f| start_line_addresses(text, f))
+        .unwrap_or_default();
+    let named: Vec<_> = named.into_iter().filter(|n| n.1 <= blk_end).collect();
+    let sections: Vec<(&str, Vec<(usize, String)>)> = if named.is_empty() {
+        vec![(blk, rcpts)]
+    } else {
+        named
+            .iter()
+            .enumerate()
+            .map(|(k, (_, below, a))| {
+                let end = named.get(k + 1).map_or(blk_end, |n| n.0);
+                let sec = &text[*below..end.max(*below)];
+                (
+                    sec,
+                    vec![(sec.to_ascii_lowercase().find(a.as_str()).unwrap_or(sec.len()), a.clone())],
+                )
+            })
+            .collect()
+    };
+    let mut out = Vec::new();
+    for (blk, rcpts) in sections {
+        read_section(blk, rcpts, fam, warning, &mut out);
+    }
+    Some(out)
+}
+
+/// Read one error block whose recipients are known: each one's entry, its action and original
+/// address.
+fn read_section(blk: &str, rcpts: Vec<(usize, String)>, fam: Option<&Family>, warning: bool, out: &mut Vec<Found>) {
+    let action = block_action(blk);
+    let warning = warning && action != Action::Expired;
     let blk = Block::new(blk, rcpts, fam.is_some_and(|f| f.answer_above));
-    let mut out = Vec::with_capacity(blk.rcpts.len());
     for (i, (_, rcpt)) in blk.rcpts.iter().enumerate() {
         let entry = blk.entry(i);
         let mut f = Found {
@@ -243,7 +285,6 @@ pub fn read(mail: &Mail) -> Option<Vec<Found>> {
         }
         out.push(f);
     }
-    Some(out)
 }
 
 #[cfg(test)]
