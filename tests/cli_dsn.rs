@@ -1664,3 +1664,92 @@ fn layouts_of_the_fourth_study() {
     assert_eq!(all.len(), 1, "{all:?}");
     check(&all[0], &[("reason", "vacation")]);
 }
+
+/// Layouts the sixth study found read wrongly: a DragonFly notice with several start lines,
+/// Postfix's session transcript to the postmaster, a base64 report cut off with its file, and
+/// an Exchange report whose status part has no diagnostic.
+#[test]
+fn layouts_of_the_sixth_study() {
+    // Each DragonFly start line names its recipient, each with its own answer.
+    let recs = scan("dsn/dragonfly-two.eml", &[]);
+    let got: Vec<(&str, &str, &str)> = recs
+        .iter()
+        .map(|r| {
+            (
+                r["recipient"].as_str().unwrap(),
+                r["reply_code"].as_str().unwrap(),
+                r["reason"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("lou@nowhere.example", "", "hostunknown"),
+            ("max@example.org", "550", "userunknown")
+        ]
+    );
+    check(
+        &recs[1],
+        &[
+            ("remote_host", "mx2.example.org"),
+            ("remote_ip", "198.51.100.27"),
+            ("smtp_command", "RCPT"),
+        ],
+    );
+    // The transcript's accepted recipient (its message was queued) did not fail; the refused
+    // ones are our server's refusals, soft for a 4xx.
+    let recs = scan("dsn/postfix-smtpd-session.eml", &[]);
+    let got: Vec<(&str, &str, &str)> = recs
+        .iter()
+        .map(|r| {
+            (
+                r["recipient"].as_str().unwrap(),
+                r["action"].as_str().unwrap(),
+                r["bounce_type"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [("otto@example.org", "rejected", "hard"), ("pam@example.org", "rejected", "soft")]
+    );
+    check(
+        &recs[1],
+        &[("status", "4.2.2"), ("reason", "mailboxfull"), ("sender", "digest@example.net")],
+    );
+    // A refused MAIL FROM: its sender is no recipient, and the "503 need MAIL command" the
+    // recipient got after it gives way to that refusal.
+    let r = one("dsn/postfix-smtpd-mail-refused.eml");
+    check(
+        &r,
+        &[
+            ("recipient", "quinn@example.org"),
+            ("reply_code", "553"),
+            ("status", "5.7.1"),
+            ("smtp_command", "MAIL"),
+            ("reason", "rejected"),
+        ],
+    );
+    // A base64 status part cut off mid-group: what decodes is read.
+    let recs = scan("dsn/rfc3464-base64-cut.eml", &[]);
+    assert_eq!(recs.len(), 2, "{recs:?}");
+    check(
+        &recs[0],
+        &[
+            ("recipient", "rita@example.org"),
+            ("reply_code", "550"),
+            ("status", "5.1.1"),
+            ("remote_host", "mx.example.org"),
+        ],
+    );
+    check(
+        &recs[1],
+        &[("recipient", "sam@example.org"), ("status", "5.2.2"), ("reason", "mailboxfull")],
+    );
+    // The reply code from Exchange's part for administrators, where the status part gives none.
+    check(
+        &one("dsn/exchange-admin-code.eml"),
+        &[("reply_code", "550"), ("status", "5.1.1"), ("reason", "userunknown")],
+    );
+}
