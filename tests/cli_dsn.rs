@@ -1625,7 +1625,8 @@ fn layouts_of_the_third_study() {
             ("status", "4.4.316"),
         ],
     );
-    // A local mailer's exit status alone (sysexits.h 67: no such user).
+    // A local mailer's exit status alone (sysexits.h 67: no such user); the reply code is the
+    // transcript's, on the line with the report's own status.
     let r = one("dsn/sendmail-xunix-67.eml");
     check(
         &r,
@@ -1633,6 +1634,7 @@ fn layouts_of_the_third_study() {
             ("recipient", "rin@mail.example.jp"),
             ("reason", "userunknown"),
             ("suppress", "true"),
+            ("reply_code", "550"),
         ],
     );
 }

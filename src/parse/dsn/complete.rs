@@ -120,6 +120,19 @@ pub fn complete(found: &mut [Found], mail: &Mail, notice: &str) {
                 }
             }
         }
+        if !f.reply_code.starts_with(['4', '5']) && single && !f.status.is_empty() {
+            // Given once in the notice on a line with the report's own status (Sendmail's
+            // transcript: "554 5.3.0 unknown mailer error 255" under a "X-Unix; 255" report,
+            // whose number is no reply code).
+            f.reply_code = blk
+                .lines()
+                .filter(|l| l.contains(f.status.as_str()))
+                .find_map(|l| {
+                    let c = diag::answer_code(l)?.1;
+                    (diag::status(l).is_some_and(|s| s.1 == f.status) && c.as_bytes()[0] == f.status.as_bytes()[0]).then_some(c)
+                })
+                .unwrap_or(std::mem::take(&mut f.reply_code));
+        }
         if f.remote_host.is_empty() && f.remote_ip.is_empty() {
             // Several sessions: the one the answer came in.
             if let Some(found) = seg_answer().and_then(|c| session_host(blk, seg, c.0)) {

@@ -405,7 +405,9 @@ const COMMAND_PATTERNS: &[(&str, &str)] = &[
     ),
     // Gmail's older notices end the other server's answer with the state its SMTP client was
     // in ("... User unknown (state 14)."): 13 the greeting and EHLO, 14 the recipients, 15 to
-    // 18 the message.
+    // 18 the message; 6 and 9 are its STARTTLS (after MAIL FROM was answered), 8 and 12 its AUTH.
+    (r"\(state 6\)", "MAIL"),
+    (r"\(state (?:8|9|12)\)", "AUTH"),
     (r"\(state 13\)", "EHLO"),
     (r"\(state 14\)", "RCPT"),
     (r"\(state 1[5-8]\)", "DATA"),
@@ -493,6 +495,14 @@ pub struct Envelope {
 
 pub fn transcript_envelope(text: &str) -> Envelope {
     let mut env = Envelope::default();
+    // (No direction marker anywhere: no transcript to read line by line.)
+    let b = text.as_bytes();
+    if ![&b">>"[..], b"<<", b"In:", b"Out:", b"-->", b"<--"]
+        .iter()
+        .any(|m| memchr::memmem::find(b, m).is_some())
+    {
+        return env;
+    }
     // The recipient the last sent line named, and each one's first answer's class.
     let mut rcpt: Option<String> = None;
     let mut answered: Vec<(String, u8)> = Vec::new();
@@ -793,6 +803,12 @@ mod tests {
         assert_eq!(command("was: 554 554 5.7.1 Client host [192.0.2.9] blocked (state 13)."), "EHLO");
         assert_eq!(command("was: 554 554 5.7.0 Header error (state 18)."), "DATA");
         assert_eq!(command("a state 14 of mind"), "");
+        assert_eq!(command("500 Remote server does not support TLS (state 6)."), "MAIL");
+        assert_eq!(command("535 SMTP AUTH failed with the remote server. (state 8)."), "AUTH");
+        assert_eq!(
+            command("500 Remote server does not support SMTP Authenticated Relay (state 12)."),
+            "AUTH"
+        );
         // Unwrapping squeezes with no cut at all (found by fuzzing: `max + 4` overflowed).
         assert_eq!(squeeze("a  b\n\tc ", usize::MAX), "a b c");
         // Phrases wrapped across lines, as a notice's own line width breaks them.

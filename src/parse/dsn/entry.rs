@@ -561,7 +561,7 @@ pub(super) fn fill(f: &mut Found, entry: &Entry, block: &Block) {
 /// Error: need MAIL command", a client pipelining on after its MAIL FROM was refused): the
 /// session's earlier refusal, which is the recipient's real answer.
 fn refusal_behind_bad_sequence<'b>(blk: &'b str, at: usize, seg: &str) -> Option<&'b str> {
-    if at >= blk.len() || diag::answer_code(transcript_from_command(blk, at, seg))?.1 != "503" {
+    if at >= blk.len() || !seg.contains("503") || diag::answer_code(transcript_from_command(blk, at, seg))?.1 != "503" {
         return None;
     }
     diag::first_refusal(&blk[..line_start(blk, at)])

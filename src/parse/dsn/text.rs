@@ -219,7 +219,8 @@ pub fn read(mail: &Mail) -> Option<Vec<Found>> {
     // block ("could not be delivered for more than 4 hours", "was rejected") is no failure.
     let blk_end = (blk.as_ptr() as usize - text.as_ptr() as usize) + blk.len();
     let notice = &text[..blk_end];
-    let warning = is_warning(notice, &mail.subject);
+    let warning = std::cell::OnceCell::new();
+    let warning = || *warning.get_or_init(|| is_warning(notice, &mail.subject));
     // Where each start line names its recipient, each one's section (from the line below its
     // start line to the next start line) is read as a notice of its own.
     let named = fam
@@ -245,16 +246,16 @@ pub fn read(mail: &Mail) -> Option<Vec<Found>> {
     };
     let mut out = Vec::new();
     for (blk, rcpts) in sections {
-        read_section(blk, rcpts, fam, warning, &mut out);
+        read_section(blk, rcpts, fam, &warning, &mut out);
     }
     Some(out)
 }
 
 /// Read one error block whose recipients are known: each one's entry, its action and original
 /// address.
-fn read_section(blk: &str, rcpts: Vec<(usize, String)>, fam: Option<&Family>, warning: bool, out: &mut Vec<Found>) {
+fn read_section(blk: &str, rcpts: Vec<(usize, String)>, fam: Option<&Family>, warning: &dyn Fn() -> bool, out: &mut Vec<Found>) {
     let action = block_action(blk);
-    let warning = warning && action != Action::Expired;
+    let warning = action != Action::Expired && warning();
     let blk = Block::new(blk, rcpts, fam.is_some_and(|f| f.answer_above));
     for (i, (_, rcpt)) in blk.rcpts.iter().enumerate() {
         let entry = blk.entry(i);
