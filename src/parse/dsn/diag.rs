@@ -484,6 +484,12 @@ pub fn transcript_payload(line: &str) -> Option<&str> {
     rest.starts_with([' ', '\t']).then(|| rest.trim_start())
 }
 
+/// A transcript line's payload that is a server's reply: it starts with a three-digit code.
+fn is_reply(payload: &str) -> bool {
+    let b = payload.as_bytes();
+    b.len() >= 3 && b[..3].iter().all(u8::is_ascii_digit) && !b.get(3).is_some_and(u8::is_ascii_digit)
+}
+
 /// What a session transcript says of its envelope: the addresses the client gave in MAIL FROM,
 /// and the recipients whose RCPT TO was accepted in a session whose message was accepted too
 /// (its end of data answered 2xx). Neither is a failed recipient.
@@ -513,8 +519,7 @@ pub fn transcript_envelope(text: &str) -> Envelope {
             continue;
         };
         let b = payload.as_bytes();
-        let coded = b.len() >= 3 && b[..3].iter().all(u8::is_ascii_digit) && !b.get(3).is_some_and(u8::is_ascii_digit);
-        if !coded {
+        if !is_reply(payload) {
             rcpt = None;
             if starts_ci(payload, "mail from:") {
                 env.senders.extend(addresses(payload).next().map(|(_, a)| a));
@@ -555,11 +560,9 @@ pub fn first_refusal(text: &str) -> Option<&str> {
         if from.is_some() {
             return from.map(|f| &text[f..start]);
         }
-        let b = payload.as_bytes();
-        let coded = b.len() >= 3 && b[..3].iter().all(u8::is_ascii_digit) && !b.get(3).is_some_and(u8::is_ascii_digit);
-        if !coded {
+        if !is_reply(payload) {
             sent = Some(start);
-        } else if matches!(b[0], b'4' | b'5') {
+        } else if payload.starts_with(['4', '5']) {
             from = Some(sent.unwrap_or(start));
         }
     }
@@ -583,9 +586,7 @@ fn transcript_command(text: &str) -> Option<String> {
             }
             continue;
         };
-        let coded = payload.as_bytes().get(..3).is_some_and(|c| c.iter().all(u8::is_ascii_digit))
-            && !payload.as_bytes().get(3).is_some_and(u8::is_ascii_digit);
-        if !coded {
+        if !is_reply(payload) {
             (at_head, last) = (false, Some(payload));
         } else if payload.starts_with(['4', '5']) {
             if last.is_none() && at_head {
