@@ -381,7 +381,10 @@ const COMMAND_PATTERNS: &[(&str, &str)] = &[
     // qmail's "no SMTP connection got far enough; most progress was RCPT TO".
     (r"(?i-u)most progress was (rcpt to|mail from|data|ehlo|helo)(?-u:\b)", ""),
     // m-FILTER: "SMTP command" then the command; Exim-like "for TEXT command" (the message text).
-    (r"(?i-u)smtp command\s*:?\s*(rcpt to|mail from|data|ehlo|helo)(?-u:\b)", ""),
+    (
+        r"(?i-u)smtp command\s*:?\s*(rcpt(?: to)?|mail(?: from)?|data|ehlo|helo)(?-u:\b)",
+        "",
+    ),
     (r"(?i-u)for text command", "DATA"),
     // 1&1: "SMTP error from remote server for RCPT TO command, host: ...".
     (r"(?i-u)(?-u:\b)for (rcpt to|mail from|data) command(?-u:\b)", ""),
@@ -785,6 +788,8 @@ mod tests {
         // A 2xx answer is no failure's; "In:" in running text is no transcript.
         assert_eq!(command("In: the morning\n>>> QUIT\n<<< 221 bye\n"), "");
         assert_eq!(command("-------SMTP command\nDATA\n"), "DATA");
+        assert_eq!(command("-------SMTP command\nRCPT\n"), "RCPT");
+        assert_eq!(command("-------SMTP command\nMAIL\n"), "MAIL");
         // A connection that failed before any command: CONN, as in the Postfix log.
         assert_eq!(command("connect to mx.example.net[192.0.2.1]:25: Connection refused"), "CONN");
         assert_eq!(command("host mx.example.net[192.0.2.1] refused to talk to me: 421 busy"), "CONN");

@@ -104,7 +104,26 @@ impl<'b> Block<'b> {
             blk.get(at..end.max(at)).unwrap_or("")
         };
         if several && !says_failure(seg) {
-            if let Some((a, e)) = later_entries(&self.mentions, i, blk.len()).find(|&(a, e)| says_failure(&blk[a..e])) {
+            // (Named again inside its answer with the host that gave it, "SMTP:RCPT host mx:
+            // 550 5.1.1 <a@b>... User unknown": that entry starts with its line. A transcript's
+            // answer line, or an answer alone, stays as it is: its session is read around it.)
+            let answer_start = |a: usize| {
+                let from = line_start(blk, a);
+                let before = &blk[from..a];
+                if from < a
+                    && diag::reply_code(before).is_some()
+                    && diag::transcript_payload(before).is_none()
+                    && !diag::remote_host_exact(before).0.is_empty()
+                {
+                    from
+                } else {
+                    a
+                }
+            };
+            if let Some((a, e)) = later_entries(&self.mentions, i, blk.len())
+                .map(|(a, e)| (answer_start(a), e))
+                .find(|&(a, e)| says_failure(&blk[a..e]))
+            {
                 (at, end) = (a, cut(a, e));
                 seg = &blk[at..end];
             }

@@ -174,6 +174,7 @@ const KEPT_HEADERS: &[&str] = &[
     "x-autoreply",
     "x-autorespond",
     "precedence",
+    "x-apple-action",
 ];
 
 /// Only the header fields a bounce reader uses are parsed (MIME, addresses, date, subject,
@@ -412,10 +413,12 @@ impl Mail {
         // A subject that says it is an auto-reply is one, whatever bounce words it quotes (a
         // help desk's answer to a forwarded bounce, an out-of-office reply with the message it
         // answers below it): no MTA's notice is titled so.
-        if self.titled_auto_reply() {
+        // So is one Apple Mail's vacation responder marks (`X-Apple-Action: vacation`).
+        if self.titled_auto_reply() || self.header("x-apple-action").eq_ignore_ascii_case("vacation") {
             return Some("vacation");
         }
         let replied = auto.starts_with("auto-replied")
+            || auto.starts_with("auto-notified")
             || !self.header("x-autoreply").is_empty()
             || !self.header("x-autorespond").is_empty()
             || self.header("precedence").eq_ignore_ascii_case("auto_reply");
@@ -431,9 +434,29 @@ impl Mail {
     /// "Auto:", "vacation" ...).
     pub fn titled_auto_reply(&self) -> bool {
         let subject = self.subject.to_ascii_lowercase();
+        // (A notice that the auto-reply itself could not be delivered is a bounce:
+        // "Undeliverable: Automatic reply: ...".)
+        let notice = [
+            "undeliver",
+            "delivery status notification",
+            "returned mail",
+            "mail delivery fail",
+            "failure notice",
+            "delivery failure",
+            "non remis",
+            "unzustellbar",
+        ];
+        if notice.iter().any(|p| subject.starts_with(p)) {
+            return false;
+        }
         [
             "auto:",
             "automatic reply",
+            "auto response",
+            "automatische antwort",
+            "réponse automatique",
+            "respuesta automática",
+            "risposta automatica",
             "auto reply",
             "autoreply",
             "auto-reply",

@@ -491,6 +491,13 @@ fn read_message_in(raw: &[u8], depth: u8) -> Outcome {
     // The notice above report fields written in its own text (a status part labelled as text):
     // its codes, host and command are read there, not in the fields.
     let mut notice = m.text.as_str();
+    // (A report forwarded with "> " quoting, by its subject: its fields unquoted. A reply that
+    // quotes a report is a person's talk about it.)
+    let unquoted;
+    let forwarded = || {
+        let subject = m.subject.trim_start().to_ascii_lowercase();
+        ["fwd:", "fw:", "wg:", "tr:", "rv:"].iter().any(|p| subject.starts_with(p))
+    };
     if !m.status_parts.is_empty() {
         for part in &m.status_parts {
             found.extend(rfc3464::read(part, &m));
@@ -499,6 +506,14 @@ fn read_message_in(raw: &[u8], depth: u8) -> Outcome {
         found = rfc3464::read(&m.text[at..], &m);
         if !m.text[..at].trim().is_empty() {
             notice = &m.text[..at];
+        }
+    } else if let Some(u) = forwarded().then(|| text::unquote(&m.text)).flatten() {
+        unquoted = u;
+        if let Some(at) = rfc3464::embedded_start(&unquoted) {
+            found = rfc3464::read(&unquoted[at..], &m);
+            if !unquoted[..at].trim().is_empty() {
+                notice = &unquoted[..at];
+            }
         }
     }
     let mut is_report = !found.is_empty() || !m.status_parts.is_empty();
@@ -531,8 +546,20 @@ fn read_message_in(raw: &[u8], depth: u8) -> Outcome {
         }
         return Outcome::NotBounce(None);
     }
-    let mut seen = std::collections::HashSet::new();
-    found.retain(|f| seen.insert(f.recipient.clone()));
+    // A recipient reported twice (a report of each attempt): the last attempt is its answer,
+    // given in the place it was first named.
+    let mut place = std::collections::HashMap::new();
+    let mut once: Vec<Found> = Vec::with_capacity(found.len());
+    for f in found {
+        match place.get(&f.recipient) {
+            Some(&i) => once[i] = f,
+            None => {
+                place.insert(f.recipient.clone(), once.len());
+                once.push(f);
+            }
+        }
+    }
+    let mut found = once;
     for f in &mut found {
         if f.when.is_none() {
             f.when = m.date;

@@ -147,7 +147,7 @@ fn start_line_addresses(text: &str, fam: &Family) -> Vec<(usize, usize, String)>
 }
 
 /// Strip `> ` quoting when most lines of the text are quoted (a forwarded bounce).
-fn unquote(text: &str) -> Option<String> {
+pub(super) fn unquote(text: &str) -> Option<String> {
     let total = text.lines().filter(|l| !l.trim().is_empty()).count();
     let quoted = text.lines().filter(|l| l.starts_with('>')).count();
     if total < 4 || quoted * 2 < total {
