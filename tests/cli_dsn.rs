@@ -1755,3 +1755,56 @@ fn layouts_of_the_sixth_study() {
         &[("reply_code", "550"), ("status", "5.1.1"), ("reason", "userunknown")],
     );
 }
+
+/// The sixth study's last rounds: Sisimai 5's fallback layouts, generic reports and
+/// auto-replies.
+#[test]
+fn layouts_of_the_sixth_study_second_part() {
+    // Each recipient named again inside its own answer, with the host that gave it.
+    let recs = scan("dsn/x3-two.eml", &[]);
+    assert_eq!(recs.len(), 2, "{recs:?}");
+    check(
+        &recs[0],
+        &[
+            ("recipient", "moe@example.com"),
+            ("reply_code", "550"),
+            ("smtp_command", "RCPT"),
+            ("reason", "userunknown"),
+        ],
+    );
+    check(
+        &recs[1],
+        &[
+            ("recipient", "ned@example.org"),
+            ("reply_code", "552"),
+            ("status", "5.2.2"),
+            ("smtp_command", "DATA"),
+            ("remote_host", "mx.example.org"),
+        ],
+    );
+    // A report of each attempt: the last one is the answer.
+    check(
+        &one("dsn/report-attempts.eml"),
+        &[
+            ("action", "failed"),
+            ("status", "5.1.1"),
+            ("remote_host", "mx2.example.org"),
+            ("reason", "userunknown"),
+        ],
+    );
+    // A forwarded report quoted with "> " is read from its fields.
+    check(
+        &one("dsn/forwarded-quoted-report.eml"),
+        &[
+            ("recipient", "sven@example.org"),
+            ("status", "5.1.1"),
+            ("reply_code", "550"),
+            ("remote_host", "mx3.example.org"),
+        ],
+    );
+    // Auto-replies by a header or a subject give no failure, whatever words they use.
+    for f in ["dsn/autoresponse-apple.eml", "dsn/autoresponse-subject.eml"] {
+        assert!(scan(f, &[]).is_empty(), "{f}");
+        check(&scan(f, &["--all"])[0], &[("reason", "vacation")]);
+    }
+}
