@@ -1808,3 +1808,37 @@ fn layouts_of_the_sixth_study_second_part() {
         check(&scan(f, &["--all"])[0], &[("reason", "vacation")]);
     }
 }
+
+/// Exchange Online's notices in other languages: the server that answered stands on its own
+/// line above its quoted answer (whatever the label of the server that wrote the notice), and a
+/// Chinese notice quotes the answer in “curly quotes”.
+#[test]
+fn exchange_online_notices_name_the_server_that_answered() {
+    let recs = scan("dsn/exchange-online-nl.eml", &[]);
+    let got: Vec<(&str, &str, &str)> = recs
+        .iter()
+        .map(|r| {
+            (
+                r["recipient"].as_str().unwrap(),
+                r["reply_code"].as_str().unwrap(),
+                r["remote_host"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("bram@example.org", "550", "mx1.example.org"),
+            ("cees@example.com", "552", "mx.example.com")
+        ]
+    );
+    check(
+        &one("dsn/exchange-online-zh.eml"),
+        &[
+            ("reply_code", "550"),
+            ("status", "5.1.1"),
+            ("remote_host", "mx.example.org"),
+            ("reason", "userunknown"),
+        ],
+    );
+}
