@@ -93,6 +93,8 @@ pub fn complete(found: &mut [Found], mail: &Mail, notice: &str) {
                 f.diagnostic = diag::squeeze(paragraph_from(seg, p), 600);
             }
         }
+        // A reply code found for the recipient must be of its status's class, when it has one.
+        let agrees = |status: &str, code: &str| status.is_empty() || status.as_bytes()[0] == code.as_bytes()[0];
         // The answer the stretch gives, looked for once, when the reply code or the host needs it.
         let seg_answer = std::cell::OnceCell::new();
         let seg_answer = || seg_answer.get_or_init(|| diag::answer_code(seg)).clone();
@@ -102,21 +104,17 @@ pub fn complete(found: &mut [Found], mail: &Mail, notice: &str) {
             } else {
                 None
             };
-            if let Some((_, c)) = from_diagnostic.or_else(seg_answer) {
-                if f.status.is_empty() || f.status.as_bytes()[0] == c.as_bytes()[0] {
-                    f.reply_code = c;
-                }
+            if let Some((_, c)) = from_diagnostic.or_else(seg_answer).filter(|c| agrees(&f.status, &c.1)) {
+                f.reply_code = c;
             }
         }
-        if let (true, true, Some(at)) = (f.reply_code.is_empty(), single, at) {
+        if let Some(at) = at.filter(|_| single && f.reply_code.is_empty()) {
             // Named again further on with its answer (Exchange's "Diagnostic information for
             // administrators": the address, then "#550 5.1.1 ...").
             let after = at + f.recipient.len();
             if let Some(again) = lower[after..].find(&f.recipient).map(|p| after + p) {
-                if let Some((_, c)) = diag::answer_code(stretch(blk, again, None)) {
-                    if f.status.is_empty() || f.status.as_bytes()[0] == c.as_bytes()[0] {
-                        f.reply_code = c;
-                    }
+                if let Some((_, c)) = diag::answer_code(stretch(blk, again, None)).filter(|c| agrees(&f.status, &c.1)) {
+                    f.reply_code = c;
                 }
             }
         }
@@ -129,7 +127,7 @@ pub fn complete(found: &mut [Found], mail: &Mail, notice: &str) {
                 .filter(|l| l.contains(f.status.as_str()))
                 .find_map(|l| {
                     let c = diag::answer_code(l)?.1;
-                    (diag::status(l).is_some_and(|s| s.1 == f.status) && c.as_bytes()[0] == f.status.as_bytes()[0]).then_some(c)
+                    (diag::status(l).is_some_and(|s| s.1 == f.status) && agrees(&f.status, &c)).then_some(c)
                 })
                 .unwrap_or(std::mem::take(&mut f.reply_code));
         }

@@ -491,7 +491,7 @@ pub fn transcript_payload(line: &str) -> Option<&str> {
 }
 
 /// A transcript line's payload that is a server's reply: it starts with a three-digit code.
-fn is_reply(payload: &str) -> bool {
+fn is_server_reply(payload: &str) -> bool {
     let b = payload.as_bytes();
     b.len() >= 3 && b[..3].iter().all(u8::is_ascii_digit) && !b.get(3).is_some_and(u8::is_ascii_digit)
 }
@@ -525,7 +525,7 @@ pub fn transcript_envelope(text: &str) -> Envelope {
             continue;
         };
         let b = payload.as_bytes();
-        if !is_reply(payload) {
+        if !is_server_reply(payload) {
             rcpt = None;
             if starts_ci(payload, "mail from:") {
                 env.senders.extend(addresses(payload).next().map(|(_, a)| a));
@@ -566,7 +566,7 @@ pub fn first_refusal(text: &str) -> Option<&str> {
         if from.is_some() {
             return from.map(|f| &text[f..start]);
         }
-        if !is_reply(payload) {
+        if !is_server_reply(payload) {
             sent = Some(start);
         } else if payload.starts_with(['4', '5']) {
             from = Some(sent.unwrap_or(start));
@@ -592,7 +592,7 @@ fn transcript_command(text: &str) -> Option<String> {
             }
             continue;
         };
-        if !is_reply(payload) {
+        if !is_server_reply(payload) {
             (at_head, last) = (false, Some(payload));
         } else if payload.starts_with(['4', '5']) {
             if last.is_none() && at_head {

@@ -436,17 +436,7 @@ impl Mail {
         let subject = self.subject.to_ascii_lowercase();
         // (A notice that the auto-reply itself could not be delivered is a bounce:
         // "Undeliverable: Automatic reply: ...".)
-        let notice = [
-            "undeliver",
-            "delivery status notification",
-            "returned mail",
-            "mail delivery fail",
-            "failure notice",
-            "delivery failure",
-            "non remis",
-            "unzustellbar",
-        ];
-        if notice.iter().any(|p| subject.starts_with(p)) {
+        if BOUNCE_SUBJECTS.iter().any(|p| subject.starts_with(p)) {
             return false;
         }
         [
@@ -751,6 +741,41 @@ fn is_reply(subject: &str) -> bool {
         .any(|p| starts_ci(s, p))
 }
 
+/// A subject that says its message forwards another ("Fwd:", and "WG:", "TR:", "RV:" as German,
+/// French and Spanish mail programs write it).
+pub fn is_forward(subject: &str) -> bool {
+    let s = subject.trim_start();
+    ["fwd:", "fw:", "wg:", "tr:", "rv:"].iter().any(|p| starts_ci(s, p))
+}
+
+/// What a bounce's Subject says ("Undeliverable: ..."), lower-case.
+const BOUNCE_SUBJECTS: &[&str] = &[
+    "undeliver",
+    "undelivered",
+    "returned mail",
+    "delivery status",
+    "delivery failure",
+    "delivery failed",
+    "failure notice",
+    "could not be delivered",
+    "not delivered",
+    "delivery notification",
+    "mail delivery",
+    "non remis",
+    "rejected",
+    "returned to sender",
+    "nondeliverable",
+    "delivery has failed",
+    // German, Spanish, Italian, Dutch, Portuguese notices.
+    "unzustellbar",
+    "nicht zugestellt",
+    "no se puede entregar",
+    "no entregado",
+    "non recapitabile",
+    "onbestelbaar",
+    "não entregue",
+];
+
 /// The From field or the Subject reads like a bounce's (a mailer daemon's, "Undeliverable: ...").
 fn headers_say_bounce(from_text: &str, subject: &str) -> bool {
     // The sender's name with its separators dropped: "post_master", "Mailer-Daemon", "Mail
@@ -764,34 +789,7 @@ fn headers_say_bounce(from_text: &str, subject: &str) -> bool {
     ["mailerdaemon", "postmaster", "maildelivery", "bounce"]
         .iter()
         .any(|p| from.contains(p))
-        || [
-            "undeliver",
-            "undelivered",
-            "returned mail",
-            "delivery status",
-            "delivery failure",
-            "delivery failed",
-            "failure notice",
-            "could not be delivered",
-            "not delivered",
-            "delivery notification",
-            "mail delivery",
-            "non remis",
-            "rejected",
-            "returned to sender",
-            "nondeliverable",
-            "delivery has failed",
-            // German, Spanish, Italian, Dutch, Portuguese notices.
-            "unzustellbar",
-            "nicht zugestellt",
-            "no se puede entregar",
-            "no entregado",
-            "non recapitabile",
-            "onbestelbaar",
-            "não entregue",
-        ]
-        .iter()
-        .any(|p| subject.contains(p))
+        || BOUNCE_SUBJECTS.iter().any(|p| subject.contains(p))
 }
 
 #[cfg(test)]

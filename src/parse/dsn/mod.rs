@@ -397,12 +397,13 @@ pub enum Outcome {
 fn to_record(f: Found, extra: &Extra, source: &Arc<str>, line: u64) -> Record {
     // Our own server's refusal of a client is `rejected`, hard or soft by its codes, as the
     // Postfix log reader gives the same refusal.
-    let action = if extra.inbound {
-        Action::Rejected
+    let (direction, action, bounce_type) = if extra.inbound {
+        let codes = crate::classify::bounce_type_of_codes(&f.reply_code, &f.status);
+        (Direction::Inbound, Action::Rejected, codes)
     } else {
-        f.action.unwrap_or(Action::Failed)
+        let action = f.action.unwrap_or(Action::Failed);
+        (Direction::Outbound, action, Some(BounceType::of_action(action)))
     };
-    let direction = if extra.inbound { Direction::Inbound } else { Direction::Outbound };
     let mut r = Record::new(Format::Dsn, direction, action, source.clone(), line);
     r.timestamp = f.when.map(|t| t.to_rfc3339()).unwrap_or_default();
     r.message_id = extra.message_id.clone();
@@ -416,11 +417,7 @@ fn to_record(f: Found, extra: &Extra, source: &Arc<str>, line: u64) -> Record {
     r.remote_ip = f.remote_ip;
     r.reporting_mta = f.reporting_mta;
     r.diagnostic = f.diagnostic;
-    r.bounce_type = if extra.inbound {
-        crate::classify::bounce_type_of_codes(&r.reply_code, &r.status)
-    } else {
-        Some(BounceType::of_action(action))
-    };
+    r.bounce_type = bounce_type;
     r
 }
 
@@ -494,10 +491,6 @@ fn read_message_in(raw: &[u8], depth: u8) -> Outcome {
     // (A report forwarded with "> " quoting, by its subject: its fields unquoted. A reply that
     // quotes a report is a person's talk about it.)
     let unquoted;
-    let forwarded = || {
-        let subject = m.subject.trim_start().to_ascii_lowercase();
-        ["fwd:", "fw:", "wg:", "tr:", "rv:"].iter().any(|p| subject.starts_with(p))
-    };
     if !m.status_parts.is_empty() {
         for part in &m.status_parts {
             found.extend(rfc3464::read(part, &m));
@@ -507,7 +500,7 @@ fn read_message_in(raw: &[u8], depth: u8) -> Outcome {
         if !m.text[..at].trim().is_empty() {
             notice = &m.text[..at];
         }
-    } else if let Some(u) = forwarded().then(|| text::unquote(&m.text)).flatten() {
+    } else if let Some(u) = mail::is_forward(&m.subject).then(|| text::unquote(&m.text)).flatten() {
         unquoted = u;
         if let Some(at) = rfc3464::embedded_start(&unquoted) {
             found = rfc3464::read(&unquoted[at..], &m);
