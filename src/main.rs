@@ -6,7 +6,9 @@ use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;
 
 /// Many small allocations per message and line (texts, records): mimalloc's thread-local
-/// free lists serve them faster than glibc malloc from several threads.
+/// free lists serve them faster than glibc malloc from several threads. Its version 2 (the
+/// `v2` feature): version 3 touched fresh memory for nearly every batch of emails (the kernel
+/// zeroing new pages was 13 % of a run over 10,324 emails, peak RSS 80-88 MiB against 50).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
