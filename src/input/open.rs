@@ -119,22 +119,33 @@ fn decoder(compression: Compression, raw: impl Read + Send + 'static) -> io::Res
 
 /// Open a source, undo its compression and sniff its kind.
 pub fn open(src: &Source) -> io::Result<Opened> {
-    let (raw, mtime, size): (Box<dyn Read + Send>, SystemTime, Option<u64>) = match src {
-        Source::Stdin => (Box::new(io::stdin()), SystemTime::now(), None),
+    // The first block of the file's own bytes: its magic bytes say the compression, and for a
+    // plain file it is already the head (a small file is read whole: one read and one at its end).
+    // It is read from the file itself, whose reads fill the buffer as it is (through the counting
+    // wrapper, every read would zero the buffer first).
+    let (raw, mtime, size, (first, first_error)): (Box<dyn Read + Send>, SystemTime, Option<u64>, _) = match src {
+        Source::Stdin => {
+            let mut stdin = io::stdin();
+            let head = read_head_lenient(&mut stdin, HEAD)?;
+            (Box::new(stdin), SystemTime::now(), None, head)
+        }
         Source::File(p) => {
-            let f = File::open(p)?;
+            let mut f = File::open(p)?;
             let meta = f.metadata()?;
             if meta.is_dir() {
                 return Err(io::Error::other("is a directory"));
             }
             let size = meta.is_file().then_some(meta.len());
-            (Box::new(Counted(f)), meta.modified().unwrap_or_else(|_| SystemTime::now()), size)
+            let head = read_head_lenient(&mut f, HEAD)?;
+            FILE_BYTES_READ.fetch_add(head.0.len() as u64, std::sync::atomic::Ordering::Relaxed);
+            (
+                Box::new(Counted(f)),
+                meta.modified().unwrap_or_else(|_| SystemTime::now()),
+                size,
+                head,
+            )
         }
     };
-    let mut raw = raw;
-    // The first block of the file's own bytes: its magic bytes say the compression, and for a
-    // plain file it is already the head (a small file is read whole: one read and one at its end).
-    let (first, first_error) = read_head_lenient(&mut raw, HEAD)?;
     let compression = compression_of(&first);
     let raw_rest: Box<dyn Read + Send> = match first_error {
         Some(e) => Box::new(Failed(Some(e))),

@@ -17,7 +17,7 @@ impl Source {
     pub fn name(&self) -> String {
         match self {
             Source::Stdin => "-".into(),
-            Source::File(p) => p.display().to_string(),
+            Source::File(p) => p.to_string_lossy().into_owned(),
         }
     }
 }

@@ -148,6 +148,10 @@ fn start_line_addresses(text: &str, fam: &Family) -> Vec<(usize, usize, String)>
 
 /// Strip `> ` quoting when most lines of the text are quoted (a forwarded bounce).
 pub(super) fn unquote(text: &str) -> Option<String> {
+    // Most texts quote nothing: no line of them starts with `>`.
+    if !text.starts_with('>') && memchr::memmem::find(text.as_bytes(), b"\n>").is_none() {
+        return None;
+    }
     let total = text.lines().filter(|l| !l.trim().is_empty()).count();
     let quoted = text.lines().filter(|l| l.starts_with('>')).count();
     if total < 4 || quoted * 2 < total {
