@@ -16,8 +16,15 @@ pub struct Prefilter {
     owner: Vec<usize>,
     /// Patterns without such literals.
     always: Vec<usize>,
+    /// Patterns whose matches start with one of their literals (not only end with or hold one).
+    starts: Vec<bool>,
     patterns: usize,
 }
+
+/// Where a text holds a candidate pattern's literals: for a pattern whose matches start with
+/// one of them, the offsets they start at (a match can start nowhere else); else None (the
+/// pattern is searched for in the whole text).
+pub type Starts<'h> = Option<&'h [usize]>;
 
 impl Prefilter {
     /// A prefilter for `patterns` (regex syntax, matched ignoring ASCII case), quick to build:
@@ -37,11 +44,13 @@ impl Prefilter {
         let mut literals: Vec<Vec<u8>> = Vec::new();
         let mut owner = Vec::new();
         let mut always = Vec::new();
+        let mut starts = vec![false; patterns.len()];
         for (i, p) in patterns.iter().enumerate() {
-            match required_literals(p.as_ref()) {
-                Some(lits) => {
+            match literals_of(p.as_ref()) {
+                Some((lits, prefixes)) => {
                     owner.extend(std::iter::repeat_n(i, lits.len()));
                     literals.extend(lits);
+                    starts[i] = prefixes;
                 }
                 None => always.push(i),
             }
@@ -55,8 +64,42 @@ impl Prefilter {
             automaton,
             owner,
             always,
+            starts,
             patterns: patterns.len(),
         }
+    }
+
+    /// The patterns that may match `text`, in pattern order, each with where its matches may
+    /// start ([`Starts`]), for `visit` to try in turn until it says stop (true): its answer.
+    pub fn first(&self, text: &[u8], mut visit: impl FnMut(usize, Starts<'_>) -> bool) -> Option<usize> {
+        // (pattern, start) of every literal found, overlapping: a pattern's starts together.
+        let mut found: Vec<(usize, usize)> = self
+            .automaton
+            .find_overlapping_iter(text)
+            .map(|m| (self.owner[m.pattern().as_usize()], m.start()))
+            .collect();
+        found.extend(self.always.iter().map(|&i| (i, usize::MAX)));
+        found.sort_unstable();
+        found.dedup();
+        let mut offsets: Vec<usize> = Vec::new();
+        let mut k = 0;
+        while k < found.len() {
+            let i = found[k].0;
+            let n = found[k..].iter().take_while(|f| f.0 == i).count();
+            let here = &found[k..k + n];
+            k += n;
+            let stop = if self.starts[i] {
+                offsets.clear();
+                offsets.extend(here.iter().map(|f| f.1));
+                visit(i, Some(&offsets))
+            } else {
+                visit(i, None)
+            };
+            if stop {
+                return Some(i);
+            }
+        }
+        None
     }
 
     /// The patterns that may match `text`, in pattern order.
@@ -79,6 +122,11 @@ impl Prefilter {
 /// an optional part at both ends, a pattern regex-syntax does not read the same way) and the
 /// pattern must always be run.
 pub fn required_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
+    literals_of(pattern).map(|(lits, _)| lits)
+}
+
+/// [`required_literals`], and whether they are the ones every match starts with.
+fn literals_of(pattern: &str) -> Option<(Vec<Vec<u8>>, bool)> {
     use regex_syntax::hir::literal::ExtractKind;
     // Inline flags are cleared: case is handled by the automaton, Unicode does not change the
     // literals of ASCII text.
@@ -94,13 +142,13 @@ pub fn required_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
     // but always holds "],").
     let shortest = |l: &Vec<Vec<u8>>| l.iter().map(Vec::len).min().unwrap_or(0);
     [
-        literals(&hir, ExtractKind::Prefix),
-        literals(&hir, ExtractKind::Suffix),
-        inner_literal(&hir).map(|l| vec![l]),
+        literals(&hir, ExtractKind::Prefix).map(|l| (l, true)),
+        literals(&hir, ExtractKind::Suffix).map(|l| (l, false)),
+        inner_literal(&hir).map(|l| (vec![l], false)),
     ]
     .into_iter()
     .flatten()
-    .reduce(|best, l| if shortest(&l) > shortest(&best) { l } else { best })
+    .reduce(|best, l| if shortest(&l.0) > shortest(&best.0) { l } else { best })
 }
 
 /// The longest literal that stands on its own in the pattern's top-level sequence: every match
@@ -199,5 +247,29 @@ mod tests {
         // with a literal is a candidate only where the literal is.
         let p = Prefilter::new(&[r"\w+ \w+", "user unknown", r"[a-z]+ said"]);
         assert_eq!(p.candidates(b"mailbox full").collect::<Vec<_>>(), [0]);
+    }
+
+    #[test]
+    fn first_names_where_a_match_may_start() {
+        let p = Prefilter::new(&[r"\bno such user\b", r"[a-z]+ said", r"\w+ \w+"]);
+        let text = b"xno such user, host mx said: No Such User";
+        let mut seen = Vec::new();
+        let got = p.first(text, |i, starts| {
+            seen.push((i, starts.map(<[usize]>::to_vec)));
+            i == 1
+        });
+        assert_eq!(got, Some(1));
+        // Every place the phrase starts, in either case; a pattern that only ends with its
+        // literal ("said") is searched for in the whole text, and so is one with none.
+        assert_eq!(seen, [(0, Some(vec![1, 29])), (1, None)]);
+        let mut all = Vec::new();
+        assert_eq!(
+            p.first(b"nothing here", |i, s| {
+                all.push((i, s.is_some()));
+                false
+            }),
+            None
+        );
+        assert_eq!(all, [(2, false)]);
     }
 }
