@@ -1,7 +1,9 @@
 //! Patterns tried in order, behind one literal prefilter: each pattern's matches must start (or
 //! end) with one of a few literals (found by `regex-syntax`), and one Aho-Corasick pass over a
 //! text finds which patterns can match at all. Only those are run, in order. Patterns with no
-//! such literals (a wide class or an optional part at both ends) are always candidates.
+//! such literals (a wide class or an optional part at both ends) are always candidates. A
+//! pattern whose matches start with its literals is told where they stand, so that it is run as
+//! an anchored search from each of those places only.
 //!
 //! Used by the classifier's rules and by the bounce reader's host and command patterns: many
 //! patterns over short, ever-different texts, where one `RegexSet` builds DFA states for nearly
@@ -18,7 +20,6 @@ pub struct Prefilter {
     always: Vec<usize>,
     /// Patterns whose matches start with one of their literals (not only end with or hold one).
     starts: Vec<bool>,
-    patterns: usize,
 }
 
 /// Where a text holds a candidate pattern's literals: for a pattern whose matches start with
@@ -65,7 +66,6 @@ impl Prefilter {
             owner,
             always,
             starts,
-            patterns: patterns.len(),
         }
     }
 
@@ -100,18 +100,6 @@ impl Prefilter {
             }
         }
         None
-    }
-
-    /// The patterns that may match `text`, in pattern order.
-    pub fn candidates(&self, text: &[u8]) -> impl Iterator<Item = usize> {
-        let mut hit = vec![false; self.patterns];
-        for m in self.automaton.find_overlapping_iter(text) {
-            hit[self.owner[m.pattern().as_usize()]] = true;
-        }
-        for &i in &self.always {
-            hit[i] = true;
-        }
-        hit.into_iter().enumerate().filter(|&(_, h)| h).map(|(i, _)| i)
     }
 }
 
@@ -215,6 +203,16 @@ fn strip_flags(pattern: &str) -> String {
 mod tests {
     use super::*;
 
+    /// Every pattern `first` offers for a text, in order.
+    fn candidates(p: &Prefilter, text: &[u8]) -> Vec<usize> {
+        let mut all = Vec::new();
+        p.first(text, |i, _| {
+            all.push(i);
+            false
+        });
+        all
+    }
+
     #[test]
     fn literals_and_candidates() {
         assert_eq!(
@@ -240,13 +238,13 @@ mod tests {
         assert_eq!(required_literals(r"@\w+:\s*\[\d+\],\s*\d").unwrap(), [b"],".to_vec()]);
         let p = Prefilter::new(&["(?i)host said", "user unknown", r"\d+ apples"]);
         // Case is ignored; "\d+ apples" needs " apples", which is not there.
-        assert_eq!(p.candidates(b"the HOST SAID: 550 User Unknown").collect::<Vec<_>>(), [0, 1]);
-        assert_eq!(p.candidates(b"3 apples").collect::<Vec<_>>(), [2]);
-        assert_eq!(p.candidates(b"mailbox full").count(), 0);
+        assert_eq!(candidates(&p, b"the HOST SAID: 550 User Unknown"), [0, 1]);
+        assert_eq!(candidates(&p, b"3 apples"), [2]);
+        assert!(candidates(&p, b"mailbox full").is_empty());
         // A pattern with no required literals is always a candidate; one whose matches end
         // with a literal is a candidate only where the literal is.
         let p = Prefilter::new(&[r"\w+ \w+", "user unknown", r"[a-z]+ said"]);
-        assert_eq!(p.candidates(b"mailbox full").collect::<Vec<_>>(), [0]);
+        assert_eq!(candidates(&p, b"mailbox full"), [0]);
     }
 
     #[test]
