@@ -27,6 +27,19 @@ pub struct Prefilter {
 /// pattern is searched for in the whole text).
 pub type Starts<'h> = Option<&'h [usize]>;
 
+/// The searches that find a candidate pattern's leftmost match in `text`, to run in turn until
+/// one matches: an anchored search from each place its literals start (a match can start
+/// nowhere else), or one search over the whole text.
+pub fn searches<'h>(text: &'h [u8], starts: Starts<'h>) -> impl Iterator<Item = regex_automata::Input<'h>> {
+    use regex_automata::{Anchored, Input};
+    let whole = starts.is_none().then(|| Input::new(text));
+    let anchored = starts
+        .unwrap_or_default()
+        .iter()
+        .map(move |&s| Input::new(text).range(s..).anchored(Anchored::Yes));
+    whole.into_iter().chain(anchored)
+}
+
 impl Prefilter {
     /// A prefilter for `patterns` (regex syntax, matched ignoring ASCII case), quick to build:
     /// for patterns tried on few texts (the classifier remembers its answers).
@@ -82,15 +95,11 @@ impl Prefilter {
         found.sort_unstable();
         found.dedup();
         let mut offsets: Vec<usize> = Vec::new();
-        let mut k = 0;
-        while k < found.len() {
-            let i = found[k].0;
-            let n = found[k..].iter().take_while(|f| f.0 == i).count();
-            let here = &found[k..k + n];
-            k += n;
+        for group in found.chunk_by(|a, b| a.0 == b.0) {
+            let i = group[0].0;
             let stop = if self.starts[i] {
                 offsets.clear();
-                offsets.extend(here.iter().map(|f| f.1));
+                offsets.extend(group.iter().map(|f| f.1));
                 visit(i, Some(&offsets))
             } else {
                 visit(i, None)

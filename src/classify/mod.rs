@@ -190,13 +190,9 @@ impl Classifier {
     /// from each: the lazy DFA builds states for the few bytes a match would take, not for the
     /// whole text, most of the cost of a text not seen before).
     fn first_rule(&self, text: &[u8]) -> Option<usize> {
-        use regex_automata::{Anchored, Input};
         self.prefilter.first(text, |i, starts| {
             let re = self.rules[i].regex();
-            match starts {
-                Some(at) => at.iter().any(|&s| re.is_match(Input::new(text).range(s..).anchored(Anchored::Yes))),
-                None => re.is_match(text),
-            }
+            crate::prefilter::searches(text, starts).any(|input| re.is_match(input))
         })
     }
 

@@ -213,21 +213,15 @@ impl Ordered {
     /// The first answer `f` gives for the match of a pattern, trying the patterns that match
     /// in pattern order (each pattern's leftmost match, with its index).
     fn find_map<'t, T>(&self, text: &'t str, mut f: impl FnMut(usize, &Caps<'t>) -> Option<T>) -> Option<T> {
-        use regex_automata::{Anchored, Input};
         let mut answer = None;
         self.prefilter.first(text.as_bytes(), |i, starts| {
             let re = self.regex(i);
             let mut caps = re.create_captures();
-            match starts {
-                Some(at) => {
-                    for &s in at {
-                        re.search_captures(&Input::new(text).range(s..).anchored(Anchored::Yes), &mut caps);
-                        if caps.is_match() {
-                            break;
-                        }
-                    }
+            for input in crate::prefilter::searches(text.as_bytes(), starts) {
+                re.search_captures(&input, &mut caps);
+                if caps.is_match() {
+                    break;
                 }
-                None => re.search_captures(&Input::new(text), &mut caps),
             }
             if !caps.is_match() {
                 return false;
