@@ -323,6 +323,51 @@ fn a_forwarded_bounce_is_read_as_the_bounce_it_carries() {
 }
 
 #[test]
+fn every_bounce_a_digest_carries_is_read() {
+    // A list's bounce handler forwards a night's bounces as attachments, with a member's note
+    // between them: each bounce gives its records, with its own returned message; the note none.
+    let recs = scan("dsn/digest-of-bounces.eml", &[]);
+    assert_eq!(
+        columns(
+            &recs,
+            &["recipient", "action", "status", "remote_host", "reporting_mta", "message_id"]
+        ),
+        [
+            [
+                "olga@example.org",
+                "failed",
+                "5.1.1",
+                "mx1.example.org",
+                "relay-a.example.net",
+                "march-1@lists.example.net"
+            ],
+            [
+                "quinn@example.com",
+                "failed",
+                "5.2.2",
+                "mx.example.com",
+                "relay-b.example.com",
+                "march-2@lists.example.net"
+            ],
+            [
+                "rosa@example.com",
+                "delayed",
+                "4.4.1",
+                "mx.example.com",
+                "relay-b.example.com",
+                "march-2@lists.example.net"
+            ],
+        ]
+    );
+    // One message read, and it is one failure message, whatever it carries.
+    let out = run(&["report", "--format", "json", fixture("dsn/digest-of-bounces.eml").to_str().unwrap()]);
+    let s: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(s["accounting"]["failures"], 1);
+    assert_eq!(s["accounting"]["records"], 3);
+    assert_eq!(s["accounting"]["unparsed"], 0);
+}
+
+#[test]
 fn emails_and_logs_mix_in_one_run() {
     let out = run(&[
         "report",

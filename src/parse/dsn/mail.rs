@@ -43,9 +43,10 @@ pub struct Mail {
     pub original: Original,
     /// The Content-Type of the message, lower-cased, e.g. `multipart/report; report-type=...`.
     pub content_type: String,
-    /// The first attached message (message/rfc822): in a bounce the returned original, in a
-    /// forwarded bounce or a gateway's notice around a report the bounce itself.
-    pub attached: Option<Attached>,
+    /// The attached messages (message/rfc822): the first always (in a bounce the returned
+    /// original, in a forwarded bounce or a gateway's notice around a report the bounce itself),
+    /// the later ones only when they read like bounces (a digest of forwarded bounces).
+    pub attached: Vec<Attached>,
     /// The MTA family, once detected (`text::family`).
     pub family: std::cell::OnceCell<Option<&'static super::families::Family>>,
 }
@@ -332,12 +333,12 @@ impl Mail {
                     let report = inner.content_type().is_some_and(|c| {
                         c.ctype().eq_ignore_ascii_case("multipart") && c.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report"))
                     });
-                    if self.attached.is_none() {
-                        self.attached = Some(Attached {
+                    let bounce_like = report || headers_say_bounce(inner.header_raw("From").unwrap_or(""), inner.subject().unwrap_or(""));
+                    if self.attached.is_empty() || bounce_like {
+                        self.attached.push(Attached {
                             raw: inner.raw_message().to_vec(),
                             report,
-                            bounce_like: report
-                                || headers_say_bounce(inner.header_raw("From").unwrap_or(""), inner.subject().unwrap_or("")),
+                            bounce_like,
                         });
                     }
                     if self.original.is_empty() {

@@ -180,16 +180,16 @@ fn analyze(msg: &[u8], line: u64, source: &Arc<str>, settings: &Settings, classi
         return None;
     }
     Some(match read_message(msg, settings) {
-        Outcome::Failure(found, extra) => {
-            let when = found.iter().find_map(|f| f.when);
-            let records = found
-                .into_iter()
-                .map(|f| {
+        Outcome::Failure(bounces) => {
+            let when = bounces.iter().flat_map(|b| &b.found).find_map(|f| f.when);
+            let mut records = Vec::with_capacity(bounces.iter().map(|b| b.found.len()).sum());
+            for Bounce { found, extra } in bounces {
+                records.extend(found.into_iter().map(|f| {
                     let mut r = to_record(f, &extra, source, line);
                     settle_reason(&mut r, extra.reason_hint, classifier);
                     r
-                })
-                .collect();
+                }));
+            }
             Read::Records(records, when)
         }
         Outcome::NotBounce(Some(nb)) if settings.all => {
@@ -386,9 +386,16 @@ pub struct Extra {
     pub reason_hint: &'static str,
 }
 
+/// One bounce's failed recipients and what it says of the mail that failed.
+pub struct Bounce {
+    pub found: Vec<Found>,
+    pub extra: Extra,
+}
+
 /// What a message turned out to be.
 pub enum Outcome {
-    Failure(Vec<Found>, Extra),
+    /// One bounce, or several (a digest of forwarded bounces), in the order they stand.
+    Failure(Vec<Bounce>),
     /// Not a bounce; for auto-replies and abuse reports the reason and one record.
     NotBounce(Option<Box<(&'static str, Found, Extra)>>),
     Unparsed(&'static str),
@@ -445,20 +452,22 @@ fn read_message_in(raw: &[u8], depth: u8) -> Outcome {
     // returned original attached is read as itself.
     // A report itself (its status part mislabelled as text) is read before what it returns.
     let own_report = m.content_type.starts_with("multipart/report");
-    let try_attached = |m: &mail::Mail, any: bool| match &m.attached {
-        Some(a)
-            if depth < 2
-                && m.status_parts.is_empty()
-                && !m.titled_auto_reply()
-                && (any || !own_report)
-                && (a.report || (text::family(m).is_none() && (any || a.bounce_like))) =>
-        {
-            match read_message_in(&a.raw, depth + 1) {
-                Outcome::Failure(found, extra) => Some(Outcome::Failure(found, extra)),
-                _ => None,
+    // Every attached bounce is read (a digest of forwarded bounces): `any` lets the first
+    // attachment be read though its headers do not say it is one.
+    let try_attached = |m: &mail::Mail, any: bool| {
+        if depth >= 2 || !m.status_parts.is_empty() || m.titled_auto_reply() || (own_report && !any) {
+            return None;
+        }
+        let mut bounces = Vec::new();
+        for (i, a) in m.attached.iter().enumerate() {
+            let any = any && i == 0;
+            if a.report || (text::family(m).is_none() && (any || a.bounce_like)) {
+                if let Outcome::Failure(read) = read_message_in(&a.raw, depth + 1) {
+                    bounces.extend(read);
+                }
             }
         }
-        _ => None,
+        (!bounces.is_empty()).then_some(Outcome::Failure(bounces))
     };
     if let Some(o) = try_attached(&m, false) {
         return o;
@@ -478,7 +487,7 @@ fn read_message_in(raw: &[u8], depth: u8) -> Outcome {
     }
     if let Some((found, kind)) = ses::read(&m) {
         return match kind {
-            "bounce" if !found.is_empty() => Outcome::Failure(found, extra),
+            "bounce" if !found.is_empty() => Outcome::Failure(vec![Bounce { found, extra }]),
             "bounce" => Outcome::Unparsed("bounce notification without a recipient"),
             "feedback" => Outcome::NotBounce(Some(Box::new(("feedback", Found::default(), extra)))),
             _ => Outcome::NotBounce(None),
@@ -524,7 +533,7 @@ fn read_message_in(raw: &[u8], depth: u8) -> Outcome {
         found.retain(|f| f.action.is_some());
         complete::complete(&mut found, &m, notice);
     }
-    if found.is_empty() && m.attached.as_ref().is_some_and(|a| !a.bounce_like || own_report) {
+    if found.is_empty() && m.attached.first().is_some_and(|a| !a.bounce_like || own_report) {
         // Nothing here: an attachment whose headers did not say so may still be the bounce.
         if let Some(o) = try_attached(&m, true) {
             return o;
@@ -559,7 +568,7 @@ fn read_message_in(raw: &[u8], depth: u8) -> Outcome {
         }
         refine_status(f);
     }
-    Outcome::Failure(found, extra)
+    Outcome::Failure(vec![Bounce { found, extra }])
 }
 
 /// Lines of a stream, ended by LF, CRLF or a lone CR; long lines are cut at a cap.
@@ -758,8 +767,11 @@ Diagnostic-Code: smtp; 554 delivery expired: 5.4.7 retried until <550 5.1.1 no s
 
     #[test]
     fn a_report_wrapped_in_a_notice_is_read() {
-        let Outcome::Failure(found, _) = read_message(WRAPPED.as_bytes(), &Default::default()) else {
+        let Outcome::Failure(bounces) = read_message(WRAPPED.as_bytes(), &Default::default()) else {
             panic!("a failure")
+        };
+        let [Bounce { found, .. }] = &bounces[..] else {
+            panic!("one bounce")
         };
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].recipient, "zed@example.org");
