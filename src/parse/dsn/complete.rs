@@ -2,11 +2,11 @@
 //! notice's own text, recipient by recipient: each one's stretch of the error block first, then
 //! what the block says for all of them.
 
-use super::diag;
 use super::entry::{later_entries, mentions, session_host, shared_tail, stretch, summary_context, transcript_from_command, up_to_rule};
 use super::mail::Mail;
 use super::text::{block, family, line_end, line_start, paragraph_from};
 use super::Found;
+use super::{answer, diag};
 
 /// Fill what a delivery status report left out (codes, host, command) from `notice`, the
 /// human-readable notice (the mail's text, or the part of it above report fields written in the
@@ -140,12 +140,12 @@ pub fn complete(found: &mut [Found], mail: &Mail, notice: &str) {
         if f.remote_host.is_empty() && f.remote_ip.is_empty() {
             // The stretch as written first when the whole notice comes next.
             let (h, ip) = if whole.is_some() {
-                diag::remote_host_exact(seg)
+                answer::remote_host_exact(seg)
             } else {
-                diag::remote_host(seg)
+                answer::remote_host(seg)
             };
             (f.remote_host, f.remote_ip) = match whole {
-                Some(w) if h.is_empty() && ip.is_empty() => diag::remote_host(w),
+                Some(w) if h.is_empty() && ip.is_empty() => answer::remote_host(w),
                 _ => (h, ip),
             };
         }
@@ -153,22 +153,22 @@ pub fn complete(found: &mut [Found], mail: &Mail, notice: &str) {
             // Named again further on with its answer (SurfControl lists everyone first, then
             // "a@b: [192.0.2.5], 550 ..." for each).
             if let Some(found) = later_entries(&all_mentions, k, blk.len())
-                .map(|(a, e)| diag::remote_host_exact(&blk[line_start(blk, a)..e]))
+                .map(|(a, e)| answer::remote_host_exact(&blk[line_start(blk, a)..e]))
                 .find(|(h, ip)| !h.is_empty() || !ip.is_empty())
             {
                 (f.remote_host, f.remote_ip) = found;
             }
         }
         if f.remote_host.is_empty() && f.remote_ip.is_empty() && !tail.is_empty() {
-            (f.remote_host, f.remote_ip) = diag::remote_host(tail);
+            (f.remote_host, f.remote_ip) = answer::remote_host(tail);
         }
         if f.remote_host.is_empty() && f.remote_ip.is_empty() && !single {
-            f.remote_host = diag::notice_host(blk).unwrap_or_default();
+            f.remote_host = answer::notice_host(blk).unwrap_or_default();
         }
         if f.smtp_command.is_empty() {
             // (Named in a transcript's ">>> RCPT To:<a@b>": from that line, so the command that
             // drew the answer below it is read first.)
-            f.smtp_command = diag::command(at.map_or(seg, |at| transcript_from_command(blk, at, seg)));
+            f.smtp_command = answer::command(at.map_or(seg, |at| transcript_from_command(blk, at, seg)));
         }
         if f.smtp_command.is_empty() {
             // Named again further on: a transcript's ">>> RCPT To:<b@y>" and the answer to it;
@@ -177,16 +177,16 @@ pub fn complete(found: &mut [Found], mail: &Mail, notice: &str) {
             f.smtp_command = later_entries(&all_mentions, k, blk.len())
                 .map(|(a, e)| {
                     let line = line_start(blk, a);
-                    let own = diag::command(&blk[line..e]);
+                    let own = answer::command(&blk[line..e]);
                     if !own.is_empty() {
                         return own;
                     }
                     let before = all_mentions.iter().rev().find(|m| m.0 < a).map_or(0, |m| line_end(blk, m.0));
                     // (Not past its own line's start: the other one may be named on it too.)
-                    diag::command(&blk[before.min(line)..e])
+                    answer::command(&blk[before.min(line)..e])
                 })
                 .find(|c| !c.is_empty())
-                .unwrap_or_else(|| diag::command(tail));
+                .unwrap_or_else(|| answer::command(tail));
         }
         if let Some(at) = at {
             if f.smtp_command.is_empty() && lower[..at].trim_end_matches(['<', ' ']).ends_with("rcpt to:") {
@@ -203,7 +203,7 @@ pub fn complete(found: &mut [Found], mail: &Mail, notice: &str) {
                 let end = lower[h + head.len()..]
                     .find(diag::SESSION_HEAD)
                     .map_or(blk.len(), |e| h + head.len() + e);
-                f.smtp_command = diag::command(&blk[h..end]);
+                f.smtp_command = answer::command(&blk[h..end]);
             }
         }
     }

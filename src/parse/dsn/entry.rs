@@ -8,11 +8,11 @@
 //! say.
 
 use super::action::{action_of, is_expired};
-use super::diag;
 use super::mail::{ends_ci, starts_ci};
 use super::recipients::without_address_type;
 use super::text::{line_end, line_start, paragraph_from};
 use super::Found;
+use super::{answer, diag};
 use crate::parse::bytes::{reply_code_at, status_at};
 use crate::record::Action;
 
@@ -113,7 +113,7 @@ impl<'b> Block<'b> {
                 if from < a
                     && diag::reply_code(before).is_some()
                     && diag::transcript_payload(before).is_none()
-                    && !diag::remote_host_exact(before).0.is_empty()
+                    && !answer::remote_host_exact(before).0.is_empty()
                 {
                     from
                 } else {
@@ -221,7 +221,7 @@ pub(super) fn session_host(blk: &str, answer: &str, at: usize) -> Option<(String
     let at = (answer.as_ptr() as usize).checked_sub(blk.as_ptr() as usize)? + at;
     let heads: Vec<usize> = memchr::memmem::find_iter(&blk.as_bytes()[..at.min(blk.len())], diag::SESSION_HEAD).collect();
     let [.., _, last] = heads[..] else { return None };
-    Some(diag::remote_host_exact(&blk[line_start(blk, last)..line_end(blk, last)])).filter(|h| !h.0.is_empty() || !h.1.is_empty())
+    Some(answer::remote_host_exact(&blk[line_start(blk, last)..line_end(blk, last)])).filter(|h| !h.0.is_empty() || !h.1.is_empty())
 }
 
 /// A recipient's stretch of the block: from its address to `next` (where another recipient is
@@ -280,7 +280,7 @@ fn lead_in(blk: &str, line: usize) -> Option<&str> {
     {
         return None;
     }
-    let (h, ip) = diag::remote_host_exact(head);
+    let (h, ip) = answer::remote_host_exact(head);
     let named = if h.is_empty() { ip } else { h };
     (!named.is_empty() && !head.to_ascii_lowercase().ends_with(&named)).then_some(head)
 }
@@ -449,7 +449,7 @@ pub(super) fn fill(f: &mut Found, entry: &Entry, block: &Block) {
         // (The command and the answer of the exchange that was refused.)
         f.reply_code = diag::answer_code(refusal).map(|c| c.1).unwrap_or_default();
         f.status = diag::status(refusal).map(|c| c.1).unwrap_or_default();
-        f.smtp_command = diag::command_exact(refusal);
+        f.smtp_command = answer::command_exact(refusal);
         f.diagnostic = diag::squeeze(refusal, 600);
     }
     if entry.at < blk.len() && f.remote_host.is_empty() && f.remote_ip.is_empty() {
@@ -458,9 +458,9 @@ pub(super) fn fill(f: &mut Found, entry: &Entry, block: &Block) {
         let line = line_start(blk, entry.at);
         let lead = blk[line..entry.at].trim();
         if lead.len() > 8 && !lead.contains('@') {
-            (f.remote_host, f.remote_ip) = diag::remote_host_exact(lead);
+            (f.remote_host, f.remote_ip) = answer::remote_host_exact(lead);
         } else if let Some(head) = lead.trim_matches(['<', '"']).is_empty().then(|| lead_in(blk, line)).flatten() {
-            (f.remote_host, f.remote_ip) = diag::remote_host_exact(head);
+            (f.remote_host, f.remote_ip) = answer::remote_host_exact(head);
         }
     }
     let rest = if starts_ci(seg, &f.recipient) {
@@ -518,21 +518,21 @@ pub(super) fn fill(f: &mut Found, entry: &Entry, block: &Block) {
         }
     }
     if f.remote_host.is_empty() && f.remote_ip.is_empty() {
-        let (h, ip) = diag::remote_host_exact(seg);
+        let (h, ip) = answer::remote_host_exact(seg);
         let (h, ip) = if h.is_empty() && ip.is_empty() {
             match shared {
                 // The stretch as written was looked at: now unwrapped, then the shared text.
-                Some(shared) => match diag::remote_host_unwrapped(seg) {
-                    (h, ip) if h.is_empty() && ip.is_empty() => match diag::remote_host(shared) {
+                Some(shared) => match answer::remote_host_unwrapped(seg) {
+                    (h, ip) if h.is_empty() && ip.is_empty() => match answer::remote_host(shared) {
                         // The server the notice names once for all ("Generating server: x").
-                        (h, ip) if h.is_empty() && ip.is_empty() => (diag::notice_host(blk).unwrap_or_default(), ip),
+                        (h, ip) if h.is_empty() && ip.is_empty() => (answer::notice_host(blk).unwrap_or_default(), ip),
                         found => found,
                     },
                     found => found,
                 },
                 // A Sendmail summary with its session: no other session is this one's.
-                None if entry.whole => diag::remote_host_unwrapped(seg),
-                None => diag::remote_host(blk),
+                None if entry.whole => answer::remote_host_unwrapped(seg),
+                None => answer::remote_host(blk),
             }
         } else {
             (h, ip)
@@ -541,14 +541,14 @@ pub(super) fn fill(f: &mut Found, entry: &Entry, block: &Block) {
         f.remote_ip = ip;
     }
     if f.smtp_command.is_empty() {
-        f.smtp_command = diag::command_exact(transcript_from_command(blk, entry.at, seg));
+        f.smtp_command = answer::command_exact(transcript_from_command(blk, entry.at, seg));
         if f.smtp_command.is_empty() {
             f.smtp_command = match shared {
-                Some(shared) => Some(diag::command_unwrapped(seg))
+                Some(shared) => Some(answer::command_unwrapped(seg))
                     .filter(|c| !c.is_empty())
-                    .unwrap_or_else(|| diag::command(shared)),
-                None if entry.whole => diag::command_unwrapped(seg),
-                None => diag::command(blk),
+                    .unwrap_or_else(|| answer::command(shared)),
+                None if entry.whole => answer::command_unwrapped(seg),
+                None => answer::command(blk),
             };
         }
     }

@@ -8,6 +8,7 @@
 //! codes, host and command out of a diagnostic text for both.
 
 mod action;
+pub mod answer;
 mod complete;
 pub mod diag;
 mod entry;

@@ -1,9 +1,9 @@
 //! RFC 3464 delivery status fields (`message/delivery-status`, `message/global-delivery-status`,
 //! or the same fields pasted into a text part): one [`Found`] per recipient group.
 
-use super::diag;
 use super::mail::{parse_date, Mail};
 use super::Found;
+use super::{answer, diag};
 use crate::record::Action;
 
 /// Unfolded `(name lower-cased, value)` fields, with `None` for a blank line.
@@ -304,7 +304,7 @@ pub fn read(text: &str, mail: &Mail) -> Vec<Found> {
                 f.remote_host = mta.trim_end_matches('.').to_ascii_lowercase();
             }
             if f.remote_host.is_empty() {
-                let (h, ip) = diag::remote_host(&g.diagnostic);
+                let (h, ip) = answer::remote_host(&g.diagnostic);
                 f.remote_host = h;
                 if f.remote_ip.is_empty() {
                     f.remote_ip = ip;
@@ -313,12 +313,12 @@ pub fn read(text: &str, mail: &Mail) -> Vec<Found> {
             if f.remote_ip.is_empty() {
                 // The readable part may give the same server with its address (Courier).
                 if let Some(ip) =
-                    diag::address_beside(&g.diagnostic, &f.remote_host).or_else(|| diag::address_beside(&mail.text, &f.remote_host))
+                    answer::address_beside(&g.diagnostic, &f.remote_host).or_else(|| answer::address_beside(&mail.text, &f.remote_host))
                 {
                     f.remote_ip = ip;
                 }
             }
-            f.smtp_command = diag::command(&g.diagnostic);
+            f.smtp_command = answer::command(&g.diagnostic);
             f.when = parse_date(&g.last_attempt).or(arrival).or(mail.date);
             f
         })

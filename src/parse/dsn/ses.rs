@@ -1,9 +1,9 @@
 //! Amazon SES notifications written as JSON (often inside an SNS envelope) instead of a
 //! bounce: their `bouncedRecipients` are the failed recipients.
 
-use super::diag;
 use super::mail::Mail;
 use super::Found;
+use super::{answer, diag};
 use crate::record::Action;
 
 /// Read an Amazon SES notification (JSON, often wrapped in an SNS envelope whose `Message` is the
@@ -62,7 +62,7 @@ pub fn read(mail: &Mail) -> Option<(Vec<Found>, &'static str)> {
                             action,
                             reply_code: diag::reply_code(&diagnostic).map(|x| x.1).unwrap_or_default(),
                             status,
-                            smtp_command: diag::command(&diagnostic),
+                            smtp_command: answer::command(&diagnostic),
                             reporting_mta: reporting.split_once(';').map(|(_, h)| h.trim()).unwrap_or(&reporting).to_string(),
                             diagnostic: diag::squeeze(&diagnostic, 600),
                             when,

@@ -257,7 +257,7 @@ fn row_to_records(
             r.remote_host = st.fqdn.clone();
             r.remote_ip = st.ip.clone();
             (r.reply_code, r.status) = codes(&st.text);
-            r.smtp_command = crate::parse::dsn::diag::command(&st.text);
+            r.smtp_command = crate::parse::dsn::answer::command(&st.text);
         }
         if r.remote_ip.is_empty() && cols.has("toip") {
             // EXO message trace: the address(es) EXO tried to deliver to.
