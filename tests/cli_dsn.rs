@@ -296,6 +296,15 @@ fn mbox_maildir_and_stdin() {
     assert_eq!(recs.len(), 1);
     assert_eq!(recs[0]["source"], "-");
     assert_eq!(recs[0]["recipient"], "erin@example.com");
+    // A message from such a pipe that is no bounce writes nothing and exits 0 (the MTA would
+    // retry the delivery otherwise).
+    let out = common::output(
+        common::bouncer()
+            .args(["scan", "--format", "jsonl"])
+            .stdin(std::fs::File::open(fixture("dsn/forwarded-note.eml")).unwrap()),
+    );
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert!(out.stdout.is_empty());
 }
 
 #[test]
