@@ -248,6 +248,19 @@ fn auto_replies_and_abuse_reports_are_not_failures_unless_all() {
     }
     assert_eq!(scan("dsn/vacation.eml", &["--all"])[0]["reason"], "vacation");
     assert_eq!(scan("dsn/arf.eml", &["--all"])[0]["reason"], "feedback");
+    // The complaint's recipient is the address its report names ("redacted subscriber <a@b>"),
+    // else none: not "undisclosed recipients", and not the provider that sent the report.
+    let r = &scan("dsn/arf-redacted.eml", &["--all"])[0];
+    check(
+        r,
+        &[
+            ("recipient", "redacted@isp.example"),
+            ("sender", "deals@example.net"),
+            ("reason", "feedback"),
+        ],
+    );
+    let r = &scan("dsn/arf-anonymous.eml", &["--all"])[0];
+    check(r, &[("recipient", ""), ("sender", "deals@example.net"), ("reason", "feedback")]);
     let out = run(&[
         "report",
         "--format",

@@ -82,11 +82,13 @@ pub fn parse_date(text: &str) -> Option<DateTime<FixedOffset>> {
 }
 
 fn lower_addr(a: Option<&mail_parser::Address<'_>>) -> String {
-    a.and_then(|a| a.first())
-        .and_then(|a| a.address())
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase()
+    a.and_then(|a| a.first()).and_then(|a| address_of(a)).unwrap_or_default()
+}
+
+/// A header address lower-cased, if it is one (`local@domain`): "Undisclosed Recipients" in
+/// angle brackets is read as an address too.
+fn address_of(a: &mail_parser::Addr<'_>) -> Option<String> {
+    a.address().map(str::trim).filter(|s| s.contains('@')).map(str::to_ascii_lowercase)
 }
 
 /// A text part whose declared charset did not fit its bytes (replacement characters came out)
@@ -345,10 +347,7 @@ impl Mail {
                         self.original = Original {
                             message_id: inner.message_id().unwrap_or("").to_string(),
                             from: lower_addr(inner.from()),
-                            to: inner
-                                .to()
-                                .map(|a| a.iter().filter_map(|x| x.address()).map(|s| s.to_ascii_lowercase()).collect())
-                                .unwrap_or_default(),
+                            to: inner.to().map(|a| a.iter().filter_map(address_of).collect()).unwrap_or_default(),
                             return_path: inner.header_raw("Return-Path").and_then(first_address).unwrap_or_default(),
                         };
                     }
@@ -463,17 +462,17 @@ impl Mail {
 
     /// The address an auto-reply or report is about.
     pub fn not_bounce_recipient(&self) -> String {
+        let first_to = self.original.to.first().cloned();
         if let Some(fb) = &self.feedback_part {
-            for key in ["Original-Rcpt-To:", "Removal-Recipient:"] {
-                if let Some(v) = field_value(fb, key) {
-                    return v.trim().trim_matches(|c| c == '<' || c == '>').to_ascii_lowercase();
-                }
-            }
+            // The address in the report's field ("undisclosed recipient <a@b>"), else the
+            // reported message's To; never the provider that sent the report.
+            let named = ["Original-Rcpt-To:", "Removal-Recipient:"]
+                .into_iter()
+                .filter_map(|key| field_value(fb, key))
+                .find_map(|v| super::diag::addresses(&v).next().map(|(_, a)| a));
+            return named.or(first_to).unwrap_or_default();
         }
-        if !self.original.to.is_empty() {
-            return self.original.to[0].clone();
-        }
-        self.from.clone()
+        first_to.unwrap_or_else(|| self.from.clone())
     }
 
     /// The message says it is a delivery failure (sender, subject or report type).
