@@ -261,6 +261,18 @@ fn auto_replies_and_abuse_reports_are_not_failures_unless_all() {
     );
     let r = &scan("dsn/arf-anonymous.eml", &["--all"])[0];
     check(r, &[("recipient", ""), ("sender", "deals@example.net"), ("reason", "feedback")]);
+    // Hotmail's junk-mail reports (before ARF): the reported message attached, marked with
+    // the complainant's address.
+    assert!(scan("dsn/hotmail-jmrp.eml", &[]).is_empty());
+    let r = &scan("dsn/hotmail-jmrp.eml", &["--all"])[0];
+    check(
+        r,
+        &[
+            ("recipient", "ursula@hotmail.example"),
+            ("sender", "offers@example.net"),
+            ("reason", "feedback"),
+        ],
+    );
     let out = run(&[
         "report",
         "--format",
@@ -387,6 +399,50 @@ fn every_bounce_a_digest_carries_is_read() {
     assert_eq!(s["accounting"]["failures"], 1);
     assert_eq!(s["accounting"]["records"], 3);
     assert_eq!(s["accounting"]["unparsed"], 0);
+}
+
+#[test]
+fn a_refused_sender_does_not_condemn_the_recipient() {
+    // Exim's callout to our sender failed ("Verification failed for <sender>"): the refusal is
+    // of the sender, whatever the report's 5.1.1 says, and the recipient is not suppressed.
+    check(
+        &one("dsn/exim-sender-verify.eml"),
+        &[
+            ("recipient", "vera@example.org"),
+            ("reason", "rejected"),
+            ("suppress", "false"),
+            ("status", "5.1.1"),
+        ],
+    );
+}
+
+#[test]
+fn an_exchange_notice_in_russian_names_its_generating_server() {
+    // KOI8-R, quoted-printable: "Формирующий сервер" is Exchange's "Generating server".
+    check(
+        &one("dsn/exchange-ru.eml"),
+        &[
+            ("recipient", "olga@example.ru"),
+            ("status", "5.1.10"),
+            ("remote_host", "mail.example.ru"),
+            ("reason", "userunknown"),
+        ],
+    );
+}
+
+#[test]
+fn a_host_of_one_label_is_named_where_the_bounce_vouches_for_it() {
+    // A mail stack's container ("host dovecot[192.0.2.100] said:", "Remote-MTA: dns; dovecot")
+    // is the host that answered; a name of another type ("X-Unix; mailer") is not a host.
+    check(
+        &one("dsn/postfix-single-label.eml"),
+        &[("remote_host", "dovecot"), ("remote_ip", "192.0.2.100")],
+    );
+    let recs = scan("dsn/report-single-label.eml", &[]);
+    assert_eq!(
+        columns(&recs, &["recipient", "remote_host"]),
+        [["ivo@example.net", "dovecot"], ["jan@example.net", ""]]
+    );
 }
 
 #[test]

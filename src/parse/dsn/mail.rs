@@ -409,6 +409,14 @@ impl Mail {
         if line_starts(&self.text, "Feedback-Type:") && (line_starts(&self.text, "User-Agent:") || line_starts(&self.text, "Version:")) {
             return Some("feedback");
         }
+        // Hotmail's junk-mail reports, older than ARF: the complained-of message attached,
+        // its header marked with the complainant's address.
+        if self.attached.first().is_some_and(|a| {
+            let head = &a.raw[..memchr::memmem::find(&a.raw, b"\n\n").unwrap_or(a.raw.len())];
+            head.split(|&b| b == b'\n').any(|l| l.starts_with(b"X-HmXmrOriginalRecipient:"))
+        }) {
+            return Some("feedback");
+        }
         let auto = self.header("auto-submitted").to_ascii_lowercase();
         // A subject that says it is an auto-reply is one, whatever bounce words it quotes (a
         // help desk's answer to a forwarded bounce, an out-of-office reply with the message it
@@ -469,7 +477,7 @@ impl Mail {
             let named = ["Original-Rcpt-To:", "Removal-Recipient:"]
                 .into_iter()
                 .filter_map(|key| field_value(fb, key))
-                .find_map(|v| super::diag::addresses(&v).next().map(|(_, a)| a));
+                .find_map(|v| super::diag::addresses(v).next().map(|(_, a)| a));
             return named.or(first_to).unwrap_or_default();
         }
         first_to.unwrap_or_else(|| self.from.clone())

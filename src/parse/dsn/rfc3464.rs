@@ -157,6 +157,9 @@ struct Group {
     action: String,
     status: String,
     remote_mta: String,
+    /// The Remote-MTA is typed `dns`: a name of one label is a host's ("dns; dovecot"), not
+    /// another kind of name ("X-Unix; mirapoint").
+    remote_mta_dns: bool,
     diagnostic: String,
     last_attempt: String,
     has_rcpt: bool,
@@ -216,7 +219,10 @@ pub fn read(text: &str, mail: &Mail) -> Vec<Found> {
                 }
                 cur.status = value
             }
-            "remote-mta" => cur.remote_mta = typed(&value).to_string(),
+            "remote-mta" => {
+                cur.remote_mta = typed(&value).to_string();
+                cur.remote_mta_dns = value.split_once(';').is_some_and(|(t, _)| t.trim().eq_ignore_ascii_case("dns"));
+            }
             "diagnostic-code" => cur.diagnostic = diagnostic_of(&value),
             "last-attempt-date" => cur.last_attempt = value,
             _ => {}
@@ -300,7 +306,7 @@ pub fn read(text: &str, mail: &Mail) -> Vec<Found> {
             }
             if crate::parse::bytes::is_ip(mta.as_bytes()) {
                 f.remote_ip = mta.to_string();
-            } else if !mta.is_empty() && mta.contains('.') && !mta.contains(' ') {
+            } else if !mta.is_empty() && !mta.contains(' ') && (mta.contains('.') || (g.remote_mta_dns && answer::is_single_label(mta))) {
                 f.remote_host = mta.trim_end_matches('.').to_ascii_lowercase();
             }
             if f.remote_host.is_empty() {
