@@ -446,6 +446,30 @@ fn a_host_of_one_label_is_named_where_the_bounce_vouches_for_it() {
 }
 
 #[test]
+fn what_real_list_bounces_say_of_aliases_senders_and_delays() {
+    // Sendmail's alias below the address is its original recipient, not a second failure, and
+    // the list's own address in the transcript ("from x via localhost") is nobody's recipient.
+    check(
+        &one("dsn/sendmail-alias-hops.eml"),
+        &[
+            ("recipient", "wim@mail.example.nl"),
+            ("original_recipient", "wim@example.nl"),
+            ("reply_code", "554"),
+        ],
+    );
+    // MDaemon signs its notices "MDaemon@host": a refusal it reports is read.
+    check(
+        &one("dsn/mdaemon-warning-unknown.eml"),
+        &[("recipient", "xenia@example.py"), ("reason", "userunknown")],
+    );
+    // A gateway that "could not deliver" but says it goes on trying reports a delay.
+    check(
+        &one("dsn/gateway-still-trying.eml"),
+        &[("recipient", "yannick@example.org"), ("action", "delayed"), ("bounce_type", "soft")],
+    );
+}
+
+#[test]
 fn emails_and_logs_mix_in_one_run() {
     let out = run(&[
         "report",

@@ -73,6 +73,9 @@ static WARNING: LazyLock<regex::Regex> = LazyLock::new(|| {
         // Exim's delay warning: "A message that you sent has not yet been delivered to one or
         // more of its recipients after more than 24 hours on the queue".
         "has not yet been delivered to one or more of its",
+        // A gateway's notice that it keeps trying ("... could not be delivered to the following
+        // recipients: ... Delivery attempts will continue to be made for 5 day(s).").
+        "delivery attempts will continue to be made",
     ])
 });
 

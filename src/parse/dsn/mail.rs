@@ -539,6 +539,16 @@ pub fn ends_ci(text: &str, suffix: &str) -> bool {
     text.len() >= suffix.len() && text.as_bytes()[text.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
 }
 
+/// Does `text` end with the word `word` (ASCII case-insensitive; at the start or after a
+/// character that is not a letter)?
+pub fn ends_word_ci(text: &str, word: &str) -> bool {
+    ends_ci(text, word)
+        && !text[..text.len() - word.len()]
+            .chars()
+            .next_back()
+            .is_some_and(char::is_alphanumeric)
+}
+
 /// Does some line of `text` start with `prefix` (ASCII case-insensitive)?
 pub fn line_starts(text: &str, prefix: &str) -> bool {
     text.lines().any(|l| starts_ci(l, prefix))
@@ -794,7 +804,8 @@ fn headers_say_bounce(from_text: &str, subject: &str) -> bool {
         .map(|c| c.to_ascii_lowercase())
         .collect();
     let subject = subject.to_ascii_lowercase();
-    ["mailerdaemon", "postmaster", "maildelivery", "bounce"]
+    // (MDaemon writes its notices as "MDaemon@host".)
+    ["mailerdaemon", "mdaemon@", "postmaster", "maildelivery", "bounce"]
         .iter()
         .any(|p| from.contains(p))
         || BOUNCE_SUBJECTS.iter().any(|p| subject.contains(p))

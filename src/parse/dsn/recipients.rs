@@ -6,7 +6,7 @@
 //! user ID alone, or only through the returned message's To addresses.
 
 use super::diag;
-use super::mail::{ends_ci, starts_ci, Mail};
+use super::mail::{ends_ci, ends_word_ci, starts_ci, Mail};
 
 /// `before` (the text up to an address) without Exchange's address type glued on at its end
 /// (`SMTP=` of "SMTP=kim@example.net"), in any case.
@@ -97,6 +97,8 @@ pub(super) fn recipients(block: &str, mail: &Mail) -> Vec<(usize, String)> {
     let mut prev = "";
     // Addresses written out as what a failed one was taken for ("a@x <b@x>: malformed ...").
     let mut taken_for: Vec<String> = Vec::new();
+    // Aliases the failed addresses were expanded from.
+    let mut aliases: Vec<String> = Vec::new();
     for line in block.split_inclusive('\n') {
         let trimmed = line.trim();
         let after_undisclosed = std::mem::replace(&mut prev, trimmed).eq_ignore_ascii_case("an undisclosed address");
@@ -120,9 +122,17 @@ pub(super) fn recipients(block: &str, mail: &Mail) -> Vec<(usize, String)> {
             }
             // Exim ("generated from") and Postfix ("expanded from", perhaps at the end of the
             // line before) name the alias an address came from: not a recipient of its own.
-            let lead = line[..off].trim_end_matches([' ', '\t', '<']);
+            // ("(expanded from: a@b)": Sendmail.) The alias is no recipient wherever else the
+            // block names it ("554 Too many hops ...: from x@y via localhost, to a@b").
+            let lead = line[..off].trim_end_matches([' ', '\t', '<', ':']);
             let lead = if lead.is_empty() { block[..line_at].trim_end() } else { lead };
             if (ends_ci(lead, "generated from") && !after_undisclosed) || ends_ci(lead, "expanded from") {
+                aliases.push(a);
+                continue;
+            }
+            // The sender a text names ("from x@y via localhost", "mail from x@y") is no recipient
+            // (Exim's hidden address, "generated from a@b" just after it, is).
+            if ends_word_ci(lead, "from") && !after_undisclosed {
                 continue;
             }
             // An address a server's answer gives to write to ("contact neko@example.org to
@@ -155,6 +165,9 @@ pub(super) fn recipients(block: &str, mail: &Mail) -> Vec<(usize, String)> {
             }
         }
         line_at += line.len();
+    }
+    if strong.iter().any(|(_, a)| !aliases.contains(a)) {
+        strong.retain(|(_, a)| !aliases.contains(a));
     }
     // Recipients a transcript shows accepted, in a session whose message was accepted, did not
     // fail (a notice of a server's refusals lists the whole session).

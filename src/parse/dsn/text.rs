@@ -272,7 +272,8 @@ fn read_section(blk: &str, rcpts: Vec<(usize, String)>, fam: Option<&Family>, wa
         let seg = entry.text;
         if let Some(orig) = seg.lines().find_map(|l| {
             let l = l.trim();
-            (starts_ci(l, "original address:") || starts_ci(l, "original-recipient:"))
+            // (Sendmail's alias below the address: "(expanded from: a@b)".)
+            (starts_ci(l, "original address:") || starts_ci(l, "original-recipient:") || starts_ci(l, "(expanded from:"))
                 .then(|| diag::addresses(l).next().map(|(_, a)| a))
                 .flatten()
         }) {
