@@ -28,6 +28,16 @@ fn check(r: &Value, fields: &[(&str, &str)]) {
     }
 }
 
+/// `report --format json` over `paths` (and `extra` options first): the summary.
+fn summary(extra: &[&str], paths: &[&std::path::Path]) -> Value {
+    let mut args = vec!["report", "--format", "json"];
+    args.extend_from_slice(extra);
+    args.extend(paths.iter().map(|p| p.to_str().unwrap()));
+    let out = run(&args);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    serde_json::from_str(&stdout(&out)).unwrap()
+}
+
 /// The `names` fields of each record, in order: a table to compare whole.
 fn columns<'r>(recs: &'r [Value], names: &[&str]) -> Vec<Vec<&'r str>> {
     recs.iter()
@@ -273,14 +283,7 @@ fn auto_replies_and_abuse_reports_are_not_failures_unless_all() {
             ("reason", "feedback"),
         ],
     );
-    let out = run(&[
-        "report",
-        "--format",
-        "json",
-        fixture("dsn/vacation.eml").to_str().unwrap(),
-        fixture("dsn/arf.eml").to_str().unwrap(),
-    ]);
-    let s: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let s = summary(&[], &[&fixture("dsn/vacation.eml"), &fixture("dsn/arf.eml")]);
     assert_eq!(s["inputs"]["messages"], 2);
     assert_eq!(s["accounting"]["not_failures"], 2);
     assert_eq!(s["accounting"]["records"], 0);
@@ -293,8 +296,7 @@ fn mbox_maildir_and_stdin() {
     assert_eq!(recs.len(), 1);
     assert_eq!(recs[0]["recipient"], "ivan@example.com");
     assert!(recs[0]["line"].as_u64().unwrap() > 1);
-    let out = run(&["report", "--format", "json", fixture("dsn/mailbox.mbox").to_str().unwrap()]);
-    let s: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let s = summary(&[], &[&fixture("dsn/mailbox.mbox")]);
     assert_eq!(s["inputs"]["messages"], 2);
     assert_eq!(s["accounting"]["failures"], 1);
     assert_eq!(s["accounting"]["not_failures"], 1);
@@ -304,8 +306,7 @@ fn mbox_maildir_and_stdin() {
     let mut rcpts: Vec<&str> = recs.iter().map(|r| r["recipient"].as_str().unwrap()).collect();
     rcpts.sort();
     assert_eq!(rcpts, ["erin@example.com", "grace@example.com", "judy@example.com"]);
-    let out = run(&["report", "--format", "json", fixture("dsn/maildir").to_str().unwrap()]);
-    let s: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let s = summary(&[], &[&fixture("dsn/maildir")]);
     assert_eq!((s["inputs"]["files"].as_u64(), s["inputs"]["lines"].as_u64()), (Some(3), Some(0)));
     // Named, the message in tmp/ is read.
     let recs = scan("dsn/maildir/tmp", &[]);
@@ -350,8 +351,7 @@ fn a_forwarded_bounce_is_read_as_the_bounce_it_carries() {
     );
     // A forwarded ordinary message is no failure, and is counted as read.
     assert!(scan("dsn/forwarded-note.eml", &[]).is_empty());
-    let out = run(&["report", "--format", "json", fixture("dsn/forwarded-note.eml").to_str().unwrap()]);
-    let s: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let s = summary(&[], &[&fixture("dsn/forwarded-note.eml")]);
     assert_eq!(s["accounting"]["not_failures"], 1);
     assert_eq!(s["accounting"]["unparsed"], 0);
 }
@@ -394,8 +394,7 @@ fn every_bounce_a_digest_carries_is_read() {
         ]
     );
     // One message read, and it is one failure message, whatever it carries.
-    let out = run(&["report", "--format", "json", fixture("dsn/digest-of-bounces.eml").to_str().unwrap()]);
-    let s: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let s = summary(&[], &[&fixture("dsn/digest-of-bounces.eml")]);
     assert_eq!(s["accounting"]["failures"], 1);
     assert_eq!(s["accounting"]["records"], 3);
     assert_eq!(s["accounting"]["unparsed"], 0);
@@ -471,17 +470,7 @@ fn what_real_list_bounces_say_of_aliases_senders_and_delays() {
 
 #[test]
 fn emails_and_logs_mix_in_one_run() {
-    let out = run(&[
-        "report",
-        "--format",
-        "json",
-        "--year",
-        "2026",
-        fixture("postfix/mail.log").to_str().unwrap(),
-        fixture("dsn").to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", common::stderr(&out));
-    let s: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let s = summary(&["--year", "2026"], &[&fixture("postfix/mail.log"), &fixture("dsn")]);
     assert!(s["by_format"]["postfix"].as_u64().unwrap() > 0);
     assert!(s["by_format"]["dsn"].as_u64().unwrap() >= 8);
     let i = &s["inputs"];
@@ -1413,8 +1402,7 @@ fn report_names_a_server_known_only_by_its_address() {
     let table = text.split("Failures by remote host").nth(1).unwrap_or("");
     let table = table.split("\n\n").next().unwrap_or("");
     assert!(table.contains("[192.0.2.61]") && table.contains("mx.example.net"), "{text}");
-    let out = run(&["report", "--format", "json", f.to_str().unwrap()]);
-    let s: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let s = summary(&[], &[&f]);
     assert_eq!(s["by_unnamed_remote_ip"]["192.0.2.61"], 1, "{s}");
     assert!(s["by_remote_host"].get("[192.0.2.61]").is_none(), "{s}");
     assert_eq!(s["remote_hosts"]["[192.0.2.61]"]["reply_codes"]["553"], 1, "{s}");
@@ -1472,8 +1460,7 @@ fn a_remote_server_label_and_a_rewrapped_transcript() {
 #[test]
 fn replies_tables_full_width_labels_and_a_refused_session() {
     let f = fixture("dsn/reply-about-bounce.eml");
-    let out = run(&["report", "--format", "json", f.to_str().unwrap()]);
-    let s: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let s = summary(&[], &[&f]);
     assert_eq!(s["accounting"]["records"], 0, "{s}");
     assert_eq!(s["accounting"]["not_failures"], 1, "{s}");
 
@@ -1622,8 +1609,7 @@ fn a_big_mbox_is_read_on_every_thread_in_order() {
     let recs = jsonl(&one);
     let lines: Vec<u64> = recs.iter().map(|r| r["line"].as_u64().unwrap()).collect();
     assert!(lines.windows(2).all(|w| w[0] <= w[1]), "records in the mbox's order");
-    let out = run(&["report", "--format", "json", p]);
-    let s: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let s = summary(&[], &[&path]);
     assert_eq!(s["inputs"]["messages"], 300);
     assert_eq!(s["accounting"]["not_failures"], 50);
     // Cut short: what was read whole before the break is kept, and the break is an error.
