@@ -59,6 +59,9 @@ pub struct Attached {
     pub report: bool,
     /// A report, or its From or Subject reads like a bounce's.
     pub bounce_like: bool,
+    /// Its header is marked with a complainant's address (`X-HmXmrOriginalRecipient`): the
+    /// message a Hotmail junk-mail report is about.
+    pub junk_report: bool,
 }
 
 /// A mail-parser date as a chrono one.
@@ -341,6 +344,7 @@ impl Mail {
                             raw: inner.raw_message().to_vec(),
                             report,
                             bounce_like,
+                            junk_report: inner.header_raw("X-HmXmrOriginalRecipient").is_some(),
                         });
                     }
                     if self.original.is_empty() {
@@ -409,12 +413,8 @@ impl Mail {
         if line_starts(&self.text, "Feedback-Type:") && (line_starts(&self.text, "User-Agent:") || line_starts(&self.text, "Version:")) {
             return Some("feedback");
         }
-        // Hotmail's junk-mail reports, older than ARF: the complained-of message attached,
-        // its header marked with the complainant's address.
-        if self.attached.first().is_some_and(|a| {
-            let head = &a.raw[..memchr::memmem::find(&a.raw, b"\n\n").unwrap_or(a.raw.len())];
-            head.split(|&b| b == b'\n').any(|l| l.starts_with(b"X-HmXmrOriginalRecipient:"))
-        }) {
+        // Hotmail's junk-mail reports, older than ARF: the complained-of message attached.
+        if self.attached.first().is_some_and(|a| a.junk_report) {
             return Some("feedback");
         }
         let auto = self.header("auto-submitted").to_ascii_lowercase();

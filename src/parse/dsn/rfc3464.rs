@@ -156,10 +156,8 @@ struct Group {
     original: String,
     action: String,
     status: String,
+    /// As written, with its type ("dns; mx.example.org").
     remote_mta: String,
-    /// The Remote-MTA is typed `dns`: a name of one label is a host's ("dns; dovecot"), not
-    /// another kind of name ("X-Unix; mirapoint").
-    remote_mta_dns: bool,
     diagnostic: String,
     last_attempt: String,
     has_rcpt: bool,
@@ -219,10 +217,7 @@ pub fn read(text: &str, mail: &Mail) -> Vec<Found> {
                 }
                 cur.status = value
             }
-            "remote-mta" => {
-                cur.remote_mta = typed(&value).to_string();
-                cur.remote_mta_dns = value.split_once(';').is_some_and(|(t, _)| t.trim().eq_ignore_ascii_case("dns"));
-            }
+            "remote-mta" => cur.remote_mta = value,
             "diagnostic-code" => cur.diagnostic = diagnostic_of(&value),
             "last-attempt-date" => cur.last_attempt = value,
             _ => {}
@@ -275,9 +270,16 @@ pub fn read(text: &str, mail: &Mail) -> Vec<Found> {
             f.action = action_of(&g.action, &f.status, &f.reply_code);
             // "mx.example.jp. (192.0.2.1, the server for the domain example.jp.)": the name,
             // then an optional comment that may start with the address.
-            let (mta, comment) = match g.remote_mta.trim().split_once(char::is_whitespace) {
+            // Typed `dns`, a name of one label is a host's ("dns; dovecot"); of another type it
+            // is another kind of name ("X-Unix; mirapoint").
+            let dns = g
+                .remote_mta
+                .split_once(';')
+                .is_some_and(|(t, _)| t.trim().eq_ignore_ascii_case("dns"));
+            let remote_mta = typed(&g.remote_mta);
+            let (mta, comment) = match remote_mta.split_once(char::is_whitespace) {
                 Some((m, c)) => (m, c.trim()),
-                None => (g.remote_mta.trim(), ""),
+                None => (remote_mta, ""),
             };
             let mta = mta.trim_matches(|c| c == '[' || c == ']' || c == '<' || c == '>');
             let mta = crate::parse::bytes::without_ipv6_tag(mta);
@@ -306,7 +308,7 @@ pub fn read(text: &str, mail: &Mail) -> Vec<Found> {
             }
             if crate::parse::bytes::is_ip(mta.as_bytes()) {
                 f.remote_ip = mta.to_string();
-            } else if !mta.is_empty() && !mta.contains(' ') && (mta.contains('.') || (g.remote_mta_dns && answer::is_single_label(mta))) {
+            } else if !mta.is_empty() && !mta.contains(' ') && (mta.contains('.') || (dns && answer::is_single_label(mta))) {
                 f.remote_host = mta.trim_end_matches('.').to_ascii_lowercase();
             }
             if f.remote_host.is_empty() {
