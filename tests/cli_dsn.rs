@@ -466,6 +466,33 @@ fn what_real_list_bounces_say_of_aliases_senders_and_delays() {
         &one("dsn/gateway-still-trying.eml"),
         &[("recipient", "yannick@example.org"), ("action", "delayed"), ("bounce_type", "soft")],
     );
+    // A notice that names nobody, returning a list's copy: its To is the list, not the
+    // subscriber it bounced from, so no recipient is made up; the message counts as unparsed.
+    // The same notice returning a message sent to one address gives that address.
+    let list = fixture("dsn/list-copy-no-recipient.eml");
+    assert!(scan("dsn/list-copy-no-recipient.eml", &[]).is_empty());
+    assert_eq!(summary(&[], &[&list])["accounting"]["unparsed"], 1);
+    let dir = tempfile::tempdir().unwrap();
+    let direct = dir.path().join("direct.eml");
+    let text = std::fs::read_to_string(&list).unwrap();
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            !["List-Id:", "List-Post:", "X-BeenThere:", "Precedence:"]
+                .iter()
+                .any(|f| l.starts_with(f))
+        })
+        .collect();
+    std::fs::write(&direct, kept.join("\n") + "\n").unwrap();
+    let out = run(&["scan", "--format", "jsonl", direct.to_str().unwrap()]);
+    check(
+        &jsonl(&out)[0],
+        &[
+            ("recipient", "walkers@lists.example.org"),
+            ("action", "expired"),
+            ("reason", "expired"),
+        ],
+    );
 }
 
 #[test]

@@ -12,12 +12,25 @@ pub struct Original {
     pub to: Vec<String>,
     /// The envelope sender it was returned to (`Return-Path`), lower-cased.
     pub return_path: String,
+    /// It came through a discussion list (`List-Post`, `X-BeenThere`, `X-Mailman-Version`):
+    /// its To names the list or its author's correspondents, not the subscriber it bounced from.
+    pub via_list: bool,
 }
+
+/// Header fields only a discussion list's copy of a message carries (a newsletter's
+/// `List-Unsubscribe` and `List-Id` are sent to the recipient's own address, so they are not here).
+const LIST_FIELDS: [&str; 3] = ["List-Post", "X-BeenThere", "X-Mailman-Version"];
 
 impl Original {
     /// Neither its Message-ID nor its sender found (yet).
     pub fn is_empty(&self) -> bool {
         self.message_id.is_empty() && self.from.is_empty()
+    }
+
+    /// The address its To names as the one recipient, where that says who it was delivered to:
+    /// not for a list's copy, whose To is the list (or whoever its author wrote to).
+    pub fn addressee(&self) -> Option<&String> {
+        self.to.first().filter(|_| !self.via_list)
     }
 }
 
@@ -353,6 +366,7 @@ impl Mail {
                             from: lower_addr(inner.from()),
                             to: inner.to().map(|a| a.iter().filter_map(address_of).collect()).unwrap_or_default(),
                             return_path: inner.header_raw("Return-Path").and_then(first_address).unwrap_or_default(),
+                            via_list: LIST_FIELDS.iter().any(|f| inner.header_raw(*f).is_some()),
                         };
                     }
                 }
@@ -599,6 +613,11 @@ pub fn original_from_text(text: &str) -> Original {
         }
         if o.return_path.is_empty() && starts_ci(l, "return-path:") {
             o.return_path = first_address(&l[12..]).unwrap_or_default();
+        }
+        if seen_header && !o.via_list {
+            o.via_list = LIST_FIELDS
+                .iter()
+                .any(|f| starts_ci(l, f) && l.as_bytes().get(f.len()) == Some(&b':'));
         }
         if seen_header && o.to.is_empty() && starts_ci(l, "to:") {
             o.to = super::diag::addresses(&l[3..]).map(|(_, a)| a).collect();

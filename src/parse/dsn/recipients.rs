@@ -186,7 +186,7 @@ pub(super) fn recipients(block: &str, mail: &Mail) -> Vec<(usize, String)> {
         weak.truncate(1);
         if weak.is_empty() {
             // The notice names nobody: the returned message's recipient.
-            if let Some(a) = mail.original.to.first() {
+            if let Some(a) = mail.original.addressee() {
                 weak.push((block.len(), a.clone()));
             }
         }

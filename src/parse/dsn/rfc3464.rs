@@ -251,7 +251,7 @@ pub fn read(text: &str, mail: &Mail) -> Vec<Found> {
                     // Final-Recipient holds no address ("@mx.example.org"): the one recipient
                     // the notice names.
                     f.recipient = a;
-                } else if let Some(a) = mail.original.to.first() {
+                } else if let Some(a) = mail.original.addressee() {
                     f.recipient = a.clone();
                 }
             }
