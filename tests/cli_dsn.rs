@@ -1121,6 +1121,18 @@ fn a_delay_warning_is_delayed_and_soft() {
         ],
     );
     assert_eq!(scan("dsn/delay-warning.eml", &["--only", "soft"]).len(), 1);
+    // A domain that did not resolve this time, retried: a network error, not a dead domain and
+    // not yet expired.
+    check(
+        &one("dsn/delay-no-mx.eml"),
+        &[
+            ("recipient", "omar@example.net"),
+            ("action", "delayed"),
+            ("status", "4.4.4"),
+            ("reason", "networkerror"),
+            ("suppress", "false"),
+        ],
+    );
 }
 
 /// A mailing list manager (fml) refusing a post: the list is the recipient that refused it,

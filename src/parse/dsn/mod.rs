@@ -287,6 +287,11 @@ fn settle_reason(r: &mut Record, hint: &str, c: &crate::classify::Classifier) {
         // A delay report that names no cause: the message is waiting out its time in the queue.
         reason = "expired".into();
     }
+    if r.action == Action::Delayed && temporary && reason == "hostunknown" {
+        // A name that did not resolve this time ("454 4.4.4 no MX or A for domain", retried):
+        // the lookup failed, the domain is not known to be gone.
+        reason = "networkerror".into();
+    }
     if r.action == Action::Expired || (r.action == Action::Failed && temporary) {
         match reason.as_str() {
             "undefined" if r.action == Action::Expired => reason = "expired".into(),
