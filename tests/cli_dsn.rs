@@ -466,6 +466,12 @@ fn what_real_list_bounces_say_of_aliases_senders_and_delays() {
         &one("dsn/gateway-still-trying.eml"),
         &[("recipient", "yannick@example.org"), ("action", "delayed"), ("bounce_type", "soft")],
     );
+    // A notice that greets the sender ("Sorry a@b. Your mail to the following recipients could
+    // not be delivered ...") and names its recipient by screen name only: the sender is no
+    // recipient, and no address is made up for the name; the message counts as unparsed.
+    let greeting = fixture("dsn/greeting-names-sender.eml");
+    assert!(scan("dsn/greeting-names-sender.eml", &[]).is_empty());
+    assert_eq!(summary(&[], &[&greeting])["accounting"]["unparsed"], 1);
     // A notice that names nobody, returning a list's copy: its To is the list, not the
     // subscriber it bounced from, so no recipient is made up; the message counts as unparsed.
     // The same notice returning a message sent to one address gives that address.

@@ -135,6 +135,11 @@ pub(super) fn recipients(block: &str, mail: &Mail) -> Vec<(usize, String)> {
             if ends_word_ci(lead, "from") && !after_undisclosed {
                 continue;
             }
+            // Nor the sender a notice greets ("Sorry a@b. Your mail to the following recipients
+            // could not be delivered": AOL).
+            if ends_word_ci(lead, "sorry") {
+                continue;
+            }
             // An address a server's answer gives to write to ("contact neko@example.org to
             // clarify") is nobody's recipient.
             if ["contact", "contact us at", "write to", "please e-mail", "please email"]
