@@ -382,6 +382,21 @@ mod tests {
         }
     }
 
+    /// Every built-in text rule is keyed in the prefilter on words of its own (3 bytes at least),
+    /// so it is run only on the texts that hold them: a rule without such literals would run its
+    /// regex on every diagnostic.
+    #[test]
+    fn every_builtin_rule_is_keyed_on_its_words() {
+        let section = BUILTIN_RULES.split("[status]").next().unwrap();
+        let weak: Vec<&str> = section
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty() && !l.starts_with('['))
+            .filter_map(|l| l.split_once(char::is_whitespace).map(|(_, p)| p.trim()))
+            .filter(|p| crate::prefilter::required_literals(p).is_none_or(|ls| ls.iter().any(|l| l.len() < 3)))
+            .collect();
+        assert!(weak.is_empty(), "rules with no literal of 3 bytes or more: {weak:#?}");
+    }
+
     #[test]
     fn a_text_no_rule_reads_is_onhold_and_no_text_is_undefined() {
         let c = Classifier::builtin();
