@@ -466,6 +466,17 @@ fn what_real_list_bounces_say_of_aliases_senders_and_delays() {
         &one("dsn/gateway-still-trying.eml"),
         &[("recipient", "yannick@example.org"), ("action", "delayed"), ("bounce_type", "soft")],
     );
+    // A role address in a recipient's place is the recipient ("<support@x>: host ... said:
+    // 550 5.1.1"); one the answer only mentions ("Write to help@x") is not.
+    check(
+        &one("dsn/postfix-role-address.eml"),
+        &[
+            ("recipient", "support@example.com"),
+            ("remote_host", "mx.example.com"),
+            ("status", "5.1.1"),
+            ("reason", "userunknown"),
+        ],
+    );
     // A notice that greets the sender ("Sorry a@b. Your mail to the following recipients could
     // not be delivered ...") and names its recipient by screen name only: the sender is no
     // recipient, and no address is made up for the name; the message counts as unparsed.

@@ -54,7 +54,16 @@ fn is_sender_line(trimmed: &str) -> bool {
     .any(|p| starts_ci(trimmed, p))
 }
 
-/// Local parts of administrative addresses, used only when nothing else is found.
+/// The address at `off` in `line` begins the line's text and ends it, or ends at a colon: a
+/// recipient's entry ("<a@b>: host x said:", "a@b:", "  a@b").
+fn entry_start(line: &str, off: usize, addr: &str) -> bool {
+    let before = line[..off].trim_start();
+    let rest = line[off..].get(addr.len()..).unwrap_or("");
+    let rest = rest.strip_prefix('>').unwrap_or(rest).trim_end();
+    (before.is_empty() || before == "<") && (rest.is_empty() || rest.starts_with(':'))
+}
+
+/// Local parts of role addresses: recipients only where the notice names no other.
 fn is_admin(addr: &str) -> bool {
     let local = addr.split('@').next().unwrap_or("");
     [
@@ -97,6 +106,8 @@ pub(super) fn recipients(block: &str, mail: &Mail) -> Vec<(usize, String)> {
     let mut prev = "";
     // Addresses written out as what a failed one was taken for ("a@x <b@x>: malformed ...").
     let mut taken_for: Vec<String> = Vec::new();
+    // Role addresses (postmaster@, support@ ...): recipients only where no other is named.
+    let mut admin: Vec<(usize, String)> = Vec::new();
     // Aliases the failed addresses were expanded from.
     let mut aliases: Vec<String> = Vec::new();
     for line in block.split_inclusive('\n') {
@@ -117,7 +128,7 @@ pub(super) fn recipients(block: &str, mail: &Mail) -> Vec<(usize, String)> {
             // Glued to a parameter ("?to=a@b", "/a@b") it is a link's, but for Exchange's
             // address type ("SMTP=a@b").
             let typed = without_address_type(&line[..off]).len() < off;
-            if (matches!(before, Some('=') | Some('/')) && !typed) || is_admin(&a) || sender_line() {
+            if (matches!(before, Some('=') | Some('/')) && !typed) || sender_line() {
                 continue;
             }
             // Exim ("generated from") and Postfix ("expanded from", perhaps at the end of the
@@ -164,7 +175,19 @@ pub(super) fn recipients(block: &str, mail: &Mail) -> Vec<(usize, String)> {
                 taken_for.push(a);
                 continue;
             }
-            let list = if to_line || not(&a) { &mut weak } else { &mut strong };
+            // A role address counts only where a recipient's entry starts ("<support@x>: host
+            // ... said:", "  support@x" alone on its line), not quoted in the text.
+            let role = is_admin(&a);
+            if role && !entry_start(line, off, &a) {
+                continue;
+            }
+            let list = if to_line || not(&a) {
+                &mut weak
+            } else if role {
+                &mut admin
+            } else {
+                &mut strong
+            };
             if !list.iter().any(|(_, x)| *x == a) {
                 list.push((line_at + off, a));
             }
@@ -178,6 +201,10 @@ pub(super) fn recipients(block: &str, mail: &Mail) -> Vec<(usize, String)> {
     // fail (a notice of a server's refusals lists the whole session).
     if strong.iter().any(|(_, a)| !envelope.accepted.contains(a)) {
         strong.retain(|(_, a)| !envelope.accepted.contains(a));
+    }
+    if strong.is_empty() && !admin.is_empty() {
+        // A role address in a recipient's place ("<support@example.org>: host ... said: 550").
+        strong = admin;
     }
     if strong.is_empty() {
         // Only people the notice is to or from: one the returned message was sent to, else
