@@ -176,7 +176,10 @@ impl Classifier {
     pub fn match_text(&self, text: &str) -> Option<TextMatch<'_>> {
         let b = text.as_bytes();
         let b = &b[..b.len().min(CLASSIFY_BYTES)];
-        let first = memo::first_match(self.id, b, |b| self.first_rule(b))?;
+        let first = memo::first_match(self.id, b, |b| match without_continuations(b) {
+            Some(joined) => self.first_rule(&joined),
+            None => self.first_rule(b),
+        })?;
         let rule = &self.rules[first];
         Some(TextMatch {
             reason: &rule.reason,
@@ -398,6 +401,22 @@ mod tests {
     }
 
     #[test]
+    fn a_multi_line_reply_is_read_as_one_text() {
+        let joined = |t: &str| without_continuations(t.as_bytes()).map(|b| String::from_utf8(b).unwrap());
+        assert_eq!(
+            joined("550-5.1.1 The email account 550-5.1.1 does not exist 550 5.1.1 here").as_deref(),
+            Some("550-5.1.1 The email account does not exist here")
+        );
+        assert_eq!(
+            joined("said: 550-The account 550-or domain may not exist").as_deref(),
+            Some("said: 550-The account or domain may not exist")
+        );
+        // One line, or a code that is not repeated: nothing to join.
+        assert_eq!(joined("550 5.1.1 user unknown, 550 times"), None);
+        assert_eq!(joined("550-5.7.1 rejected, see 421 below"), None);
+    }
+
+    #[test]
     fn a_text_no_rule_reads_is_onhold_and_no_text_is_undefined() {
         let c = Classifier::builtin();
         let mut r = Record::new(
@@ -506,6 +525,37 @@ mod tests {
         assert!(n >= 100, "the table has {n} lines");
         assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     }
+}
+
+/// A multi-line reply as one text, without the reply code (and enhanced status) that starts
+/// each of its lines again ("550-5.1.1 The account 550-5.1.1 does not exist"): a phrase broken
+/// across two lines reads whole ("account or domain may not exist"). None when the text holds
+/// no multi-line reply (a code and a hyphen: "550-") or does not repeat its code.
+fn without_continuations(b: &[u8]) -> Option<Vec<u8>> {
+    let first = memchr::memchr_iter(b'-', b)
+        .find(|&h| h >= 3 && b[h - 3..h].iter().all(u8::is_ascii_digit) && (h == 3 || matches!(b[h - 4], b' ' | b'\t' | b':' | b'(')))?;
+    let code = &b[first - 3..first];
+    let mut out: Vec<u8> = Vec::new();
+    let mut from = 0;
+    for at in memchr::memmem::find_iter(&b[first + 1..], code).map(|i| i + first + 1) {
+        if at < from || !b[at - 1].is_ascii_whitespace() || !matches!(b.get(at + 3), Some(b'-' | b' ')) {
+            continue;
+        }
+        // The status after it ("550-5.1.1 "), when the text's first line has one too.
+        let mut end = at + 4;
+        let status_len = b[end..].iter().take_while(|c| c.is_ascii_digit() || **c == b'.').count();
+        if status_len >= 5 && b[end..end + status_len].iter().filter(|c| **c == b'.').count() == 2 {
+            end += status_len;
+            end += usize::from(matches!(b.get(end), Some(b' ' | b'-')));
+        }
+        out.extend_from_slice(&b[from..at]);
+        from = end;
+    }
+    if out.is_empty() {
+        return None;
+    }
+    out.extend_from_slice(&b[from..]);
+    Some(out)
 }
 
 /// Remembered answers of the rule set, per thread: mail logs repeat the same diagnostic texts
