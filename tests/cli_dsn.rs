@@ -477,6 +477,16 @@ fn what_real_list_bounces_say_of_aliases_senders_and_delays() {
             ("reason", "userunknown"),
         ],
     );
+    // An address a server's answer quotes on an entry's indented lines (the envelope sender
+    // it refused, the mailbox an alias led to) is no recipient of its own.
+    let recs = scan("dsn/postfix-answer-quotes-sender.eml", &[]);
+    assert_eq!(
+        columns(&recs, &["recipient", "status", "remote_host"]),
+        [
+            ["rowan@relay.example.com", "5.1.1", "smtp1.relay.example.com"],
+            ["sasha@example.org", "5.2.1", "mx.example.org"],
+        ]
+    );
     // A notice that greets the sender ("Sorry a@b. Your mail to the following recipients could
     // not be delivered ...") and names its recipient by screen name only: the sender is no
     // recipient, and no address is made up for the name; the message counts as unparsed.

@@ -54,13 +54,15 @@ fn is_sender_line(trimmed: &str) -> bool {
     .any(|p| starts_ci(trimmed, p))
 }
 
-/// The address at `off` in `line` begins the line's text and ends it, or ends at a colon: a
-/// recipient's entry ("<a@b>: host x said:", "a@b:", "  a@b").
+/// The address at `off` in `line` starts a recipient's entry: alone on its line ("  a@b",
+/// Exim's), or first on an unindented line and followed by a colon ("<a@b>: host x said:",
+/// Postfix's; an indented "<a@b>: unauthorized sender" is a server's answer going on).
 fn entry_start(line: &str, off: usize, addr: &str) -> bool {
     let before = line[..off].trim_start();
     let rest = line[off..].get(addr.len()..).unwrap_or("");
     let rest = rest.strip_prefix('>').unwrap_or(rest).trim_end();
-    (before.is_empty() || before == "<") && (rest.is_empty() || rest.starts_with(':'))
+    let indented = line.starts_with([' ', '\t']);
+    (before.is_empty() || before == "<") && (rest.is_empty() || (rest.starts_with(':') && !indented))
 }
 
 /// Local parts of role addresses: recipients only where the notice names no other.
@@ -106,6 +108,11 @@ pub(super) fn recipients(block: &str, mail: &Mail) -> Vec<(usize, String)> {
     let mut prev = "";
     // Addresses written out as what a failed one was taken for ("a@x <b@x>: malformed ...").
     let mut taken_for: Vec<String> = Vec::new();
+    // Addresses that start a recipient's entry ("<a@b>: host x said:"), and those quoted on an
+    // entry's indented lines below (a server's answer naming the sender: "550 5.1.1
+    // <bounces+x@y>: unauthorized sender").
+    let mut entries: Vec<String> = Vec::new();
+    let mut quoted: Vec<String> = Vec::new();
     // Role addresses (postmaster@, support@ ...): recipients only where no other is named.
     let mut admin: Vec<(usize, String)> = Vec::new();
     // Aliases the failed addresses were expanded from.
@@ -178,7 +185,8 @@ pub(super) fn recipients(block: &str, mail: &Mail) -> Vec<(usize, String)> {
             // A role address counts only where a recipient's entry starts ("<support@x>: host
             // ... said:", "  support@x" alone on its line), not quoted in the text.
             let role = is_admin(&a);
-            if role && !entry_start(line, off, &a) {
+            let starts_entry = entry_start(line, off, &a);
+            if role && !starts_entry {
                 continue;
             }
             let list = if to_line || not(&a) {
@@ -186,6 +194,12 @@ pub(super) fn recipients(block: &str, mail: &Mail) -> Vec<(usize, String)> {
             } else if role {
                 &mut admin
             } else {
+                // First named inside an entry, on its indented lines: quoted in its answer.
+                if starts_entry {
+                    entries.push(a.clone());
+                } else if line.starts_with([' ', '\t']) && !entries.is_empty() && !strong.iter().any(|(_, x)| *x == a) {
+                    quoted.push(a.clone());
+                }
                 &mut strong
             };
             if !list.iter().any(|(_, x)| *x == a) {
@@ -196,6 +210,11 @@ pub(super) fn recipients(block: &str, mail: &Mail) -> Vec<(usize, String)> {
     }
     if strong.iter().any(|(_, a)| !aliases.contains(a)) {
         strong.retain(|(_, a)| !aliases.contains(a));
+    }
+    // Where the notice lists its recipients as entries, an address only quoted inside an
+    // entry's answer is not another recipient.
+    if strong.iter().any(|(_, a)| entries.contains(a)) {
+        strong.retain(|(_, a)| entries.contains(a) || !quoted.contains(a));
     }
     // Recipients a transcript shows accepted, in a session whose message was accepted, did not
     // fail (a notice of a server's refusals lists the whole session).
