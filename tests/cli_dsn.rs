@@ -487,6 +487,11 @@ fn what_real_list_bounces_say_of_aliases_senders_and_delays() {
             ["sasha@example.org", "5.2.1", "mx.example.org"],
         ]
     );
+    // Exchange Online's "Sender Address:" in the message details names the sender.
+    check(
+        &one("dsn/o365-sender-address.eml"),
+        &[("recipient", "yanna@example.com"), ("status", "5.1.10"), ("reason", "userunknown")],
+    );
     // A notice that greets the sender ("Sorry a@b. Your mail to the following recipients could
     // not be delivered ...") and names its recipient by screen name only: the sender is no
     // recipient, and no address is made up for the name; the message counts as unparsed.

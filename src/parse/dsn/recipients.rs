@@ -37,6 +37,8 @@ fn is_sender_line(trimmed: &str) -> bool {
         "message-id",
         "mail from",
         "original sender",
+        // Exchange Online's "Original Message Details": "Sender Address: a@b".
+        "sender address",
         // The address a recipient was reached through (Messaging Server's "Original address:",
         // a report's "Original-Recipient:"): the same recipient, not another.
         "original address",
