@@ -492,6 +492,24 @@ fn what_real_list_bounces_say_of_aliases_senders_and_delays() {
         &one("dsn/o365-sender-address.eml"),
         &[("recipient", "yanna@example.com"), ("status", "5.1.10"), ("reason", "userunknown")],
     );
+    // The alias an address was reached through is its original recipient: Exim's "(generated
+    // from a@b)" below it, Postfix's "(expanded from <a@b>)" beside it.
+    check(
+        &one("dsn/exim-generated-from.eml"),
+        &[
+            ("recipient", "jonas@mail.example.org"),
+            ("original_recipient", "jonas.berg@example.org"),
+            ("status", "5.1.1"),
+        ],
+    );
+    check(
+        &one("dsn/postfix-expanded-from.eml"),
+        &[
+            ("recipient", "karla@old-host.example"),
+            ("original_recipient", "karla@example.com"),
+            ("reason", "hostunknown"),
+        ],
+    );
     // A notice that greets the sender ("Sorry a@b. Your mail to the following recipients could
     // not be delivered ...") and names its recipient by screen name only: the sender is no
     // recipient, and no address is made up for the name; the message counts as unparsed.

@@ -272,10 +272,16 @@ fn read_section(blk: &str, rcpts: Vec<(usize, String)>, fam: Option<&Family>, wa
         let seg = entry.text;
         if let Some(orig) = seg.lines().find_map(|l| {
             let l = l.trim();
-            // (Sendmail's alias below the address: "(expanded from: a@b)".)
-            (starts_ci(l, "original address:") || starts_ci(l, "original-recipient:") || starts_ci(l, "(expanded from:"))
-                .then(|| diag::addresses(l).next().map(|(_, a)| a))
-                .flatten()
+            // (Sendmail's alias below the address: "(expanded from: a@b)"; Exim's "(generated
+            // from a@b)" below it; Postfix's "<a@b> (expanded from <c@d>):" beside it.)
+            if starts_ci(l, "original address:") || starts_ci(l, "original-recipient:") || starts_ci(l, "(expanded from:") {
+                return diag::addresses(l).next().map(|(_, a)| a);
+            }
+            let lower = l.to_ascii_lowercase();
+            ["(generated from ", "(expanded from <"]
+                .iter()
+                .find_map(|p| lower.find(p).map(|i| &l[i + p.len()..]))
+                .and_then(|rest| diag::addresses(rest).next().map(|(_, a)| a))
         }) {
             if orig != f.recipient {
                 f.original_recipient = orig;
