@@ -59,11 +59,10 @@ fn is_sender_line(trimmed: &str) -> bool {
 /// The address at `off` in `line` starts a recipient's entry: alone on its line ("  a@b",
 /// Exim's), or first on an unindented line and followed by a colon ("<a@b>: host x said:",
 /// Postfix's; an indented "<a@b>: unauthorized sender" is a server's answer going on).
-fn entry_start(line: &str, off: usize, addr: &str) -> bool {
+fn entry_start(line: &str, indented: bool, off: usize, addr: &str) -> bool {
     let before = line[..off].trim_start();
     let rest = line[off..].get(addr.len()..).unwrap_or("");
     let rest = rest.strip_prefix('>').unwrap_or(rest).trim_end();
-    let indented = line.starts_with([' ', '\t']);
     (before.is_empty() || before == "<") && (rest.is_empty() || (rest.starts_with(':') && !indented))
 }
 
@@ -121,6 +120,7 @@ pub(super) fn recipients(block: &str, mail: &Mail) -> Vec<(usize, String)> {
     let mut aliases: Vec<String> = Vec::new();
     for line in block.split_inclusive('\n') {
         let trimmed = line.trim();
+        let indented = line.starts_with([' ', '\t']);
         let after_undisclosed = std::mem::replace(&mut prev, trimmed).eq_ignore_ascii_case("an undisclosed address");
         // In a session transcript, what was sent: " In:  MAIL FROM:<a@b>", ">>> MAIL FROM:<a@b>".
         // Worked out only for a line with an address in it.
@@ -187,7 +187,7 @@ pub(super) fn recipients(block: &str, mail: &Mail) -> Vec<(usize, String)> {
             // A role address counts only where a recipient's entry starts ("<support@x>: host
             // ... said:", "  support@x" alone on its line), not quoted in the text.
             let role = is_admin(&a);
-            let starts_entry = entry_start(line, off, &a);
+            let starts_entry = entry_start(line, indented, off, &a);
             if role && !starts_entry {
                 continue;
             }
@@ -199,7 +199,7 @@ pub(super) fn recipients(block: &str, mail: &Mail) -> Vec<(usize, String)> {
                 // First named inside an entry, on its indented lines: quoted in its answer.
                 if starts_entry {
                     entries.push(a.clone());
-                } else if line.starts_with([' ', '\t']) && !entries.is_empty() && !strong.iter().any(|(_, x)| *x == a) {
+                } else if indented && !entries.is_empty() && !strong.iter().any(|(_, x)| *x == a) {
                     quoted.push(a.clone());
                 }
                 &mut strong

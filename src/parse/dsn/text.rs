@@ -277,10 +277,13 @@ fn read_section(blk: &str, rcpts: Vec<(usize, String)>, fam: Option<&Family>, wa
             if starts_ci(l, "original address:") || starts_ci(l, "original-recipient:") || starts_ci(l, "(expanded from:") {
                 return diag::addresses(l).next().map(|(_, a)| a);
             }
-            let lower = l.to_ascii_lowercase();
-            ["(generated from ", "(expanded from <"]
-                .iter()
-                .find_map(|p| lower.find(p).map(|i| &l[i + p.len()..]))
+            l.match_indices('(')
+                .find_map(|(i, _)| {
+                    ["(generated from ", "(expanded from <"]
+                        .iter()
+                        .find(|p| starts_ci(&l[i..], p))
+                        .map(|p| &l[i + p.len()..])
+                })
                 .and_then(|rest| diag::addresses(rest).next().map(|(_, a)| a))
         }) {
             if orig != f.recipient {
