@@ -510,6 +510,17 @@ fn what_real_list_bounces_say_of_aliases_senders_and_delays() {
             ("reason", "hostunknown"),
         ],
     );
+    // A qmail notice with a long preamble in two languages above its entry, whose answer has
+    // no code: the words below the address are the diagnostic and say why, not the preamble's
+    // list of common causes ("no longer exists", "mailbox is full").
+    check(
+        &one("dsn/qmail-localised-preamble.eml"),
+        &[
+            ("recipient", "greta@example.de"),
+            ("diagnostic", "The users mailfolder is over the allowed quota (size)."),
+            ("reason", "mailboxfull"),
+        ],
+    );
     // A notice that greets the sender ("Sorry a@b. Your mail to the following recipients could
     // not be delivered ...") and names its recipient by screen name only: the sender is no
     // recipient, and no address is made up for the name; the message counts as unparsed.

@@ -557,8 +557,20 @@ pub(super) fn fill(f: &mut Found, entry: &Entry, block: &Block) {
             Some(head) => diag::squeeze(answer_paragraph(head), 600),
             None => diag::squeeze(up_to_rule(from_the_answer(rest)), 600),
         };
-        f.diagnostic = if d.len() < 12 || std::ptr::eq(code_src, blk) {
+        f.diagnostic = if d.len() < 12 {
             diag::squeeze(blk, 600)
+        } else if std::ptr::eq(code_src, blk) {
+            // No code of its own: the whole block says why, unless the block names no code
+            // either and its first 600 bytes (a long preamble, a localised one above the
+            // English) leave out the words written right after the address.
+            let whole = diag::squeeze(blk, 600);
+            let own = diag::squeeze(first_paragraph(rest), 600);
+            let rule = own.starts_with(['-', '=', '#', '*']);
+            if own.len() < 12 || rule || says_failure(blk) || whole.contains(&own[..own.floor_char_boundary(40)]) {
+                whole
+            } else {
+                own
+            }
         } else {
             d
         };
@@ -638,6 +650,19 @@ fn from_the_answer(rest: &str) -> &str {
         }
         _ => rest,
     }
+}
+
+/// The lines of `t` up to its first blank one.
+fn first_paragraph(t: &str) -> &str {
+    let t = t.trim_start();
+    let mut at = 0;
+    for line in t.split_inclusive('\n') {
+        if line.trim().is_empty() {
+            break;
+        }
+        at += line.len();
+    }
+    &t[..at]
 }
 
 /// A recipient's text up to the next section rule after its own answer ("   ----- Transcript of
