@@ -521,6 +521,23 @@ fn what_real_list_bounces_say_of_aliases_senders_and_delays() {
             ("reason", "mailboxfull"),
         ],
     );
+    // Exchange 5.5 writes the returned message's header into its part's own: its Message-ID
+    // is the original's, and its text is not the notice's.
+    let r = one("dsn/exchange55-header-in-part.eml");
+    check(
+        &r,
+        &[
+            ("recipient", "marta.ozola@example.org"),
+            ("message_id", "exchange55-header-in-part-orig@mail.example.com"),
+            ("sender", "ilze.kalna@example.com"),
+        ],
+    );
+    assert!(!r["diagnostic"].as_str().unwrap().contains("spring concert"), "{r}");
+    // The same notice naming its recipient by display name only, for a message whose To was
+    // its sender (the recipients were in Bcc): the sender is no recipient; unparsed.
+    let bcc = fixture("dsn/exchange55-bcc-display-name.eml");
+    assert!(scan("dsn/exchange55-bcc-display-name.eml", &[]).is_empty());
+    assert_eq!(summary(&[], &[&bcc])["accounting"]["unparsed"], 1);
     // A notice that greets the sender ("Sorry a@b. Your mail to the following recipients could
     // not be delivered ...") and names its recipient by screen name only: the sender is no
     // recipient, and no address is made up for the name; the message counts as unparsed.

@@ -28,9 +28,15 @@ impl Original {
     }
 
     /// The address its To names as the one recipient, where that says who it was delivered to:
-    /// not for a list's copy, whose To is the list (or whoever its author wrote to).
+    /// not for a list's copy, whose To is the list (or whoever its author wrote to), nor where
+    /// the To is its sender's own address (the real recipients were in Bcc).
     pub fn addressee(&self) -> Option<&String> {
-        self.to.first().filter(|_| !self.via_list)
+        self.to.first().filter(|a| !self.via_list && !self.is_own(a))
+    }
+
+    /// `a` is the sender's own address, as its From names it.
+    pub fn is_own(&self, a: &str) -> bool {
+        !self.from.is_empty() && self.from.eq_ignore_ascii_case(a)
     }
 }
 
@@ -303,7 +309,16 @@ impl Mail {
     }
 
     fn walk(&mut self, msg: &Message<'_>) {
+        // Parts of a returned message written into a part's own header (below), with theirs.
+        let mut returned: Vec<usize> = Vec::new();
         for (i, part) in msg.parts.iter().enumerate() {
+            if returned.contains(&i) || (i > 0 && self.returned_in_part_header(part)) {
+                // Its text and attachments are the original's, not the notice's.
+                if let PartType::Multipart(ids) = &part.body {
+                    returned.extend(ids.iter().map(|&id| id as usize));
+                }
+                continue;
+            }
             let (ctype, sub) = part
                 .content_type()
                 .map(|c| (c.ctype().to_ascii_lowercase(), c.subtype().unwrap_or("").to_ascii_lowercase()))
@@ -373,6 +388,32 @@ impl Mail {
                 PartType::Multipart(_) => {}
             }
         }
+    }
+
+    /// Exchange 5.5 writes the returned message's header into its part's own header
+    /// (`Content-Type: message/rfc822`, then the original's Message-ID, From, To and its own
+    /// Content-Type, with no blank line between), so the part reads as the original's body.
+    /// Such a part (a body part with a From of its own) gives the original's
+    /// identity when none was found before it. True for such a part.
+    fn returned_in_part_header(&mut self, part: &mail_parser::MessagePart<'_>) -> bool {
+        use mail_parser::HeaderName;
+        let field = |n: HeaderName| part.headers().iter().find(|h| h.name == n).map(|h| &h.value);
+        let (message_id, from) = (field(HeaderName::MessageId), field(HeaderName::From));
+        if from.is_none() {
+            return false;
+        }
+        if self.original.is_empty() {
+            self.original = Original {
+                message_id: message_id.and_then(|v| v.as_text()).unwrap_or("").to_string(),
+                from: lower_addr(from.and_then(|v| v.as_address())),
+                to: field(HeaderName::To)
+                    .and_then(|v| v.as_address())
+                    .map(|a| a.iter().filter_map(address_of).collect())
+                    .unwrap_or_default(),
+                ..Original::default()
+            };
+        }
+        true
     }
 
     fn push_text(&mut self, t: &str) {

@@ -114,6 +114,8 @@ pub(super) fn recipients(block: &str, mail: &Mail) -> Vec<(usize, String)> {
     // <bounces+x@y>: unauthorized sender").
     let mut entries: Vec<String> = Vec::new();
     let mut quoted: Vec<String> = Vec::new();
+    // Addresses of the people the notice is to or from, named other than on a "To:" line.
+    let mut weak_named: Vec<String> = Vec::new();
     // Role addresses (postmaster@, support@ ...): recipients only where no other is named.
     let mut admin: Vec<(usize, String)> = Vec::new();
     // Aliases the failed addresses were expanded from.
@@ -192,6 +194,9 @@ pub(super) fn recipients(block: &str, mail: &Mail) -> Vec<(usize, String)> {
                 continue;
             }
             let list = if to_line || not(&a) {
+                if !to_line {
+                    weak_named.push(a.clone());
+                }
                 &mut weak
             } else if role {
                 &mut admin
@@ -230,6 +235,10 @@ pub(super) fn recipients(block: &str, mail: &Mail) -> Vec<(usize, String)> {
     if strong.is_empty() {
         // Only people the notice is to or from: one the returned message was sent to, else
         // one the notice is not addressed to (that is the sender it reports to), else the first.
+        // (Not the returned message's own sender where the notice names it only on a "To:"
+        // line, its summary of the message: a To naming the sender hides the real recipients
+        // in Bcc.)
+        weak.retain(|(_, a)| !mail.original.is_own(a) || weak_named.contains(a));
         let pick = weak
             .iter()
             .position(|(_, a)| mail.original.to.contains(a))
