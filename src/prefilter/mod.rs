@@ -10,10 +10,27 @@
 //! every byte and a dozen separate searches scan the text a dozen times.
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+mod literals;
+
+/// What the build script found of a pattern: its literals, and whether every match starts with
+/// one of them (None: it has no short list and is always a candidate).
+type Known = Option<(&'static [&'static [u8]], bool)>;
+
+/// The built-in classifier rules' literals, worked out by the build script (`build.rs`).
+mod builtin {
+    include!(concat!(env!("OUT_DIR"), "/builtin_literals.rs"));
+}
 
 #[derive(Debug)]
 pub struct Prefilter {
+    /// A contiguous NFA: quick to build.
     automaton: AhoCorasick,
+    /// For a prefilter run on every piece of every message: a full DFA of the same literals,
+    /// built once the run has proved long enough to pay for it.
+    dense: Option<Dense>,
     /// The pattern each literal belongs to.
     owner: Vec<usize>,
     /// Patterns without such literals.
@@ -21,6 +38,20 @@ pub struct Prefilter {
     /// Patterns whose matches start with one of their literals (not only end with or hold one).
     starts: Vec<bool>,
 }
+
+/// A full DFA of a prefilter's literals (one table lookup per byte, where the NFA follows failure
+/// links at every byte of an overlapping search: 8 % of reading bounce emails), built on the
+/// prefilter's [`DENSE_AFTER`]th use: its build costs as much as reading a whole one-message
+/// run (a `.forward` pipe), which never gets there.
+#[derive(Debug)]
+struct Dense {
+    literals: Vec<Vec<u8>>,
+    uses: AtomicUsize,
+    dfa: OnceLock<AhoCorasick>,
+}
+
+/// Uses of a dense prefilter before its DFA is built (a few hundred messages).
+const DENSE_AFTER: usize = 2000;
 
 /// Where a text holds a candidate pattern's literals: for a pattern whose matches start with
 /// one of them, the offsets they start at (a match can start nowhere else); else None (the
@@ -44,23 +75,44 @@ impl Prefilter {
     /// A prefilter for `patterns` (regex syntax, matched ignoring ASCII case), quick to build:
     /// for patterns tried on few texts (the classifier remembers its answers).
     pub fn new<S: AsRef<str>>(patterns: &[S]) -> Prefilter {
-        Prefilter::build(patterns, AhoCorasickKind::ContiguousNFA)
+        Prefilter::build(patterns, false)
     }
 
-    /// A prefilter that is slower to build (a full DFA: one table lookup per byte) and faster
-    /// to run: for patterns tried on every piece of every message. A contiguous NFA follows
-    /// failure links at every byte of an overlapping search: 8 % of reading bounce emails.
+    /// A prefilter for patterns tried on every piece of every message: once it has been used
+    /// [`DENSE_AFTER`] times, it runs on a full DFA (slower to build, faster to run).
     pub fn dense<S: AsRef<str>>(patterns: &[S]) -> Prefilter {
-        Prefilter::build(patterns, AhoCorasickKind::DFA)
+        Prefilter::build(patterns, true)
     }
 
-    fn build<S: AsRef<str>>(patterns: &[S], kind: AhoCorasickKind) -> Prefilter {
+    fn automaton(literals: &[Vec<u8>], kind: AhoCorasickKind) -> AhoCorasick {
+        AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .kind(Some(kind))
+            .build(literals)
+            .expect("literals of at most a few hundred bytes build")
+    }
+
+    /// The automaton to search with now.
+    fn searcher(&self) -> &AhoCorasick {
+        let Some(dense) = &self.dense else { return &self.automaton };
+        if let Some(dfa) = dense.dfa.get() {
+            return dfa;
+        }
+        if dense.uses.fetch_add(1, Ordering::Relaxed) < DENSE_AFTER {
+            return &self.automaton;
+        }
+        dense
+            .dfa
+            .get_or_init(|| Prefilter::automaton(&dense.literals, AhoCorasickKind::DFA))
+    }
+
+    fn build<S: AsRef<str>>(patterns: &[S], dense: bool) -> Prefilter {
         let mut literals: Vec<Vec<u8>> = Vec::new();
         let mut owner = Vec::new();
         let mut always = Vec::new();
         let mut starts = vec![false; patterns.len()];
         for (i, p) in patterns.iter().enumerate() {
-            match literals_of(p.as_ref()) {
+            match known_literals(p.as_ref()) {
                 Some((lits, prefixes)) => {
                     owner.extend(std::iter::repeat_n(i, lits.len()));
                     literals.extend(lits);
@@ -69,13 +121,14 @@ impl Prefilter {
                 None => always.push(i),
             }
         }
-        let automaton = AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .kind(Some(kind))
-            .build(&literals)
-            .expect("literals of at most a few hundred bytes build");
+        let automaton = Prefilter::automaton(&literals, AhoCorasickKind::ContiguousNFA);
         Prefilter {
             automaton,
+            dense: dense.then(|| Dense {
+                literals,
+                uses: AtomicUsize::new(0),
+                dfa: OnceLock::new(),
+            }),
             owner,
             always,
             starts,
@@ -87,7 +140,7 @@ impl Prefilter {
     pub fn first(&self, text: &[u8], mut visit: impl FnMut(usize, Starts<'_>) -> bool) -> Option<usize> {
         // (pattern, start) of every literal found, overlapping: a pattern's starts together.
         let mut found: Vec<(usize, usize)> = self
-            .automaton
+            .searcher()
             .find_overlapping_iter(text)
             .map(|m| (self.owner[m.pattern().as_usize()], m.start()))
             .collect();
@@ -119,93 +172,21 @@ impl Prefilter {
 /// an optional part at both ends, a pattern regex-syntax does not read the same way) and the
 /// pattern must always be run.
 pub fn required_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
-    literals_of(pattern).map(|(lits, _)| lits)
+    literals::literals_of(pattern).map(|(lits, _)| lits)
 }
 
-/// [`required_literals`], and whether they are the ones every match starts with.
-fn literals_of(pattern: &str) -> Option<(Vec<Vec<u8>>, bool)> {
-    use regex_syntax::hir::literal::ExtractKind;
-    // Inline flags are cleared: case is handled by the automaton, Unicode does not change the
-    // literals of ASCII text.
-    let hir = regex_syntax::ParserBuilder::new()
-        .unicode(false)
-        .utf8(false)
-        .case_insensitive(false)
-        .build()
-        .parse(&strip_flags(pattern))
-        .ok()?;
-    // The list whose shortest literal is longest: prefixes, then suffixes, then a literal
-    // inside, on a tie (`@[a-z.]+:\s*\[ip\],` starts with "@", in every text with an address,
-    // but always holds "],").
-    let shortest = |l: &Vec<Vec<u8>>| l.iter().map(Vec::len).min().unwrap_or(0);
-    [
-        literals(&hir, ExtractKind::Prefix).map(|l| (l, true)),
-        literals(&hir, ExtractKind::Suffix).map(|l| (l, false)),
-        inner_literal(&hir).map(|l| (vec![l], false)),
-    ]
-    .into_iter()
-    .flatten()
-    .reduce(|best, l| if shortest(&l.0) > shortest(&best.0) { l } else { best })
-}
-
-/// The longest literal that stands on its own in the pattern's top-level sequence: every match
-/// contains it, wherever it starts and ends (`^[ \t]*x[ \t]*\[ip\]:[ \t]*$` is wide at both
-/// ends, but every match holds "]:"). Two bytes at least, or one punctuation mark (`#`): a lone
-/// letter or blank is in nearly every text.
-fn inner_literal(hir: &regex_syntax::hir::Hir) -> Option<Vec<u8>> {
-    use regex_syntax::hir::HirKind;
-    let HirKind::Concat(parts) = hir.kind() else { return None };
-    parts
-        .iter()
-        .filter_map(|h| match h.kind() {
-            HirKind::Literal(l) if l.0.len() >= 2 || l.0.first().is_some_and(u8::is_ascii_punctuation) => Some(l.0.to_ascii_lowercase()),
-            _ => None,
-        })
-        .max_by_key(Vec::len)
-}
-
-fn literals(hir: &regex_syntax::hir::Hir, kind: regex_syntax::hir::literal::ExtractKind) -> Option<Vec<Vec<u8>>> {
-    use regex_syntax::hir::literal::ExtractKind;
-    let mut seq = regex_syntax::hir::literal::Extractor::new()
-        .kind(kind.clone())
-        .limit_total(200)
-        .extract(hir);
-    // Shrunk the way the regex crate shrinks its own prefilters: variants cut to what they
-    // share ("generating server\t:", "generating server :" ... become "generating server"),
-    // and a list of poor literals (a lone blank) dropped.
-    match kind {
-        ExtractKind::Suffix => seq.optimize_for_suffix_by_preference(),
-        _ => seq.optimize_for_prefix_by_preference(),
+/// [`literals::literals_of`], from the build script's table for a built-in rule.
+fn known_literals(pattern: &str) -> Option<(Vec<Vec<u8>>, bool)> {
+    match builtin_entry(pattern) {
+        Some(entry) => entry.map(|(lits, starts)| (lits.iter().map(|l| l.to_vec()).collect(), starts)),
+        None => literals::literals_of(pattern),
     }
-    let lits = seq.literals()?;
-    if lits.is_empty() || lits.iter().any(|l| l.is_empty()) {
-        return None;
-    }
-    let mut out: Vec<Vec<u8>> = lits.iter().map(|l| l.as_bytes().to_ascii_lowercase()).collect();
-    out.sort();
-    out.dedup();
-    Some(out)
 }
 
-/// A leading `(?i)`, `(?im-u)`, ... removed (the flags are the caller's business); a pattern
-/// with flags elsewhere is read as written.
-fn strip_flags(pattern: &str) -> String {
-    if let Some(rest) = pattern.strip_prefix("(?") {
-        if let Some(end) = rest.find(')') {
-            let flags = &rest[..end];
-            if !flags.is_empty() && flags.bytes().all(|b| matches!(b, b'i' | b'm' | b's' | b'u' | b'x' | b'-')) {
-                // Keep multi-line: `^` inside a text must stay a line start, not become "the
-                // start of the text" with literals it does not have.
-                let m = if flags.split('-').next().unwrap_or("").contains('m') {
-                    "(?m)"
-                } else {
-                    ""
-                };
-                return format!("{m}{}", &rest[end + 1..]);
-            }
-        }
-    }
-    pattern.to_string()
+/// The build script's table entry of `pattern`, if it is a built-in rule's.
+pub(crate) fn builtin_entry(pattern: &str) -> Option<Known> {
+    let table = builtin::BUILTIN;
+    table.binary_search_by(|(p, _)| (*p).cmp(pattern)).ok().map(|i| table[i].1)
 }
 
 #[cfg(test)]
@@ -220,6 +201,17 @@ mod tests {
             false
         });
         all
+    }
+
+    /// The build script's table says of each pattern what the extraction says at run time.
+    #[test]
+    fn the_compiled_table_agrees_with_the_extraction() {
+        assert!(builtin::BUILTIN.len() > 100);
+        assert!(builtin::BUILTIN.windows(2).all(|w| w[0].0 < w[1].0), "sorted, no repeats");
+        for (p, entry) in builtin::BUILTIN {
+            let table = entry.map(|(lits, starts)| (lits.iter().map(|l| l.to_vec()).collect::<Vec<_>>(), starts));
+            assert_eq!(table, literals::literals_of(p), "{p}");
+        }
     }
 
     #[test]
@@ -278,5 +270,31 @@ mod tests {
             None
         );
         assert_eq!(all, [(2, false)]);
+    }
+
+    /// A dense prefilter names the same candidates, with the same starts, before and after it
+    /// switches to its DFA.
+    #[test]
+    fn a_dense_prefilter_answers_the_same_on_either_automaton() {
+        let patterns = [r"(?i)host\s+(\S+) said", r"\bno such user\b", r"remote[- ]mta:", r"\w+ \w+", "user"];
+        let p = Prefilter::dense(&patterns);
+        let texts: [&[u8]; 3] = [b"host mx.example.net said: 550 No such user", b"Remote-MTA: dns; x", b"nothing"];
+        let all = |p: &Prefilter, text: &[u8]| {
+            let mut seen = Vec::new();
+            p.first(text, |i, starts| {
+                seen.push((i, starts.map(<[usize]>::to_vec)));
+                false
+            });
+            seen
+        };
+        let before: Vec<_> = texts.iter().map(|t| all(&p, t)).collect();
+        assert!(p.dense.as_ref().unwrap().dfa.get().is_none());
+        for _ in 0..DENSE_AFTER {
+            all(&p, texts[2]);
+        }
+        assert!(p.dense.as_ref().unwrap().dfa.get().is_some());
+        let after: Vec<_> = texts.iter().map(|t| all(&p, t)).collect();
+        assert_eq!(before, after);
+        assert_eq!(before[0].iter().map(|c| c.0).collect::<Vec<_>>(), [0, 1, 3, 4]);
     }
 }
