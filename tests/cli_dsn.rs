@@ -118,6 +118,19 @@ fn text_bounces_of_each_family_name_the_server_that_answered() {
             ("reason", "mailboxfull"),
         ],
     );
+    // Coremail (163.com, 126.com) names the host and the command inside its Diagnostic-Code:
+    // "Host mx.example.org(198.51.100.25) RCPT TO said 550 ...".
+    check(
+        &one("dsn/coremail.eml"),
+        &[
+            ("recipient", "nobody.here@example.org"),
+            ("reply_code", "550"),
+            ("smtp_command", "RCPT"),
+            ("remote_host", "mx.example.org"),
+            ("remote_ip", "198.51.100.25"),
+            ("reason", "userunknown"),
+        ],
+    );
     let postfix = one("dsn/postfix-text.eml");
     check(
         &postfix,

@@ -90,6 +90,8 @@ static HOSTS: LazyLock<Ordered> = LazyLock::new(|| {
         r"(?i-u)(?-u:\b)remote[- ]mta:\s*(?:dns;\s*)?<?\[?([a-z0-9][a-z0-9.:-]*[a-z0-9])\]?>?",
         r"(?i-u)(?-u:\b)remote system:\s*dns;\s*([a-z0-9][a-z0-9.-]*[a-z0-9])(?:\s*\(TCP\|[0-9.]+\|[0-9]+\|([0-9.]+))?",
         r"(?i-u)(?-u:\b)host\s+([a-z0-9][a-z0-9.-]*[a-z0-9])\s*\[([0-9a-f.:]+|ipv6:[0-9a-f:]+)\]",
+        // Coremail (163.com, 126.com): "RCPT TO: Host mx.example.org(192.0.2.1) RCPT TO said 550 ...".
+        r"(?i-u)(?-u:\b)host\s+([a-z0-9][a-z0-9.-]*[a-z0-9])\s*\(([0-9a-f.:]+)\)\s*(?:(?:rcpt to|mail from|data|ehlo|helo)\s+)?said",
         // Postfix's LMTP or SMTP over a local socket: "host mail.example.org[private/dovecot-lmtp] said:".
         r"(?i-u)(?-u:\b)host\s+([a-z0-9][a-z0-9.-]*[a-z0-9])\[(?:private|public)/[a-z0-9._-]+\]\s+said",
         r"(?i-u)remote server at\s+([a-z0-9][a-z0-9.-]*[a-z0-9])\s*\(([0-9a-f.:]+)\)",
@@ -283,6 +285,8 @@ const COMMAND_PATTERNS: &[(&str, &str)] = &[
         "",
     ),
     (r"(?i-u)for text command", "DATA"),
+    // Coremail: "Host mx.example.org(192.0.2.1) RCPT TO said 550 ...".
+    (r"(?i-u)\)\s*(rcpt to|mail from|data|ehlo|helo) said(?-u:\b)", ""),
     // 1&1: "SMTP error from remote server for RCPT TO command, host: ...".
     (r"(?i-u)(?-u:\b)for (rcpt to|mail from|data) command(?-u:\b)", ""),
     // IMail: the stage each answer came in, above it ("Additional RCPT TO generated following
