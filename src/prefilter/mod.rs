@@ -9,7 +9,7 @@
 //! patterns over short, ever-different texts, where one `RegexSet` builds DFA states for nearly
 //! every byte and a dozen separate searches scan the text a dozen times.
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
@@ -26,11 +26,8 @@ mod builtin {
 
 #[derive(Debug)]
 pub struct Prefilter {
-    /// A contiguous NFA: quick to build.
-    automaton: AhoCorasick,
-    /// For a prefilter run on every piece of every message: a full DFA of the same literals,
-    /// built once the run has proved long enough to pay for it.
-    dense: Option<Dense>,
+    /// Over every pattern's literals, ignoring ASCII case.
+    automaton: Automaton,
     /// The pattern each literal belongs to.
     owner: Vec<usize>,
     /// Patterns without such literals.
@@ -39,19 +36,68 @@ pub struct Prefilter {
     starts: Vec<bool>,
 }
 
-/// A full DFA of a prefilter's literals (one table lookup per byte, where the NFA follows failure
-/// links at every byte of an overlapping search: 8 % of reading bounce emails), built on the
-/// prefilter's [`DENSE_AFTER`]th use: its build costs as much as reading a whole one-message
-/// run (a `.forward` pipe), which never gets there.
+/// An Aho-Corasick automaton that starts as a contiguous NFA (quick to build) and, where it is
+/// run on every piece of every message, becomes a full DFA at its [`DFA_AFTER`]th use: one
+/// table lookup per byte, where the NFA follows failure links (8 % of reading bounce emails in
+/// an overlapping search), but a build that costs as much as a whole one-message run (a
+/// `.forward` pipe), which never gets that far. Both give the same matches.
 #[derive(Debug)]
-struct Dense {
-    literals: Vec<Vec<u8>>,
+pub struct Automaton {
+    nfa: AhoCorasick,
+    late: Option<Late>,
+}
+
+#[derive(Debug)]
+struct Late {
+    builder: AhoCorasickBuilder,
+    patterns: Vec<Vec<u8>>,
     uses: AtomicUsize,
     dfa: OnceLock<AhoCorasick>,
 }
 
-/// Uses of a dense prefilter before its DFA is built (a few hundred messages).
-const DENSE_AFTER: usize = 2000;
+/// Uses of an automaton before its DFA is built (a few hundred messages).
+const DFA_AFTER: usize = 2000;
+
+impl Automaton {
+    /// `builder`'s automaton of `patterns`: a contiguous NFA, and with `late_dfa` a full DFA
+    /// once it has been used [`DFA_AFTER`] times.
+    pub fn new<P: AsRef<[u8]>>(builder: &AhoCorasickBuilder, patterns: &[P], late_dfa: bool) -> Automaton {
+        let with = |kind| {
+            builder
+                .clone()
+                .kind(Some(kind))
+                .build(patterns)
+                .expect("literals of at most a few hundred bytes build")
+        };
+        Automaton {
+            nfa: with(AhoCorasickKind::ContiguousNFA),
+            late: late_dfa.then(|| Late {
+                builder: builder.clone(),
+                patterns: patterns.iter().map(|p| p.as_ref().to_vec()).collect(),
+                uses: AtomicUsize::new(0),
+                dfa: OnceLock::new(),
+            }),
+        }
+    }
+
+    /// The automaton to search with now.
+    pub fn get(&self) -> &AhoCorasick {
+        let Some(late) = &self.late else { return &self.nfa };
+        if let Some(dfa) = late.dfa.get() {
+            return dfa;
+        }
+        if late.uses.fetch_add(1, Ordering::Relaxed) < DFA_AFTER {
+            return &self.nfa;
+        }
+        late.dfa.get_or_init(|| {
+            late.builder
+                .clone()
+                .kind(Some(AhoCorasickKind::DFA))
+                .build(&late.patterns)
+                .expect("the same literals build")
+        })
+    }
+}
 
 /// Where a text holds a candidate pattern's literals: for a pattern whose matches start with
 /// one of them, the offsets they start at (a match can start nowhere else); else None (the
@@ -78,32 +124,10 @@ impl Prefilter {
         Prefilter::build(patterns, false)
     }
 
-    /// A prefilter for patterns tried on every piece of every message: once it has been used
-    /// [`DENSE_AFTER`] times, it runs on a full DFA (slower to build, faster to run).
+    /// A prefilter for patterns tried on every piece of every message: its automaton becomes a
+    /// full DFA once it has been used enough ([`Automaton`]).
     pub fn dense<S: AsRef<str>>(patterns: &[S]) -> Prefilter {
         Prefilter::build(patterns, true)
-    }
-
-    fn automaton(literals: &[Vec<u8>], kind: AhoCorasickKind) -> AhoCorasick {
-        AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .kind(Some(kind))
-            .build(literals)
-            .expect("literals of at most a few hundred bytes build")
-    }
-
-    /// The automaton to search with now.
-    fn searcher(&self) -> &AhoCorasick {
-        let Some(dense) = &self.dense else { return &self.automaton };
-        if let Some(dfa) = dense.dfa.get() {
-            return dfa;
-        }
-        if dense.uses.fetch_add(1, Ordering::Relaxed) < DENSE_AFTER {
-            return &self.automaton;
-        }
-        dense
-            .dfa
-            .get_or_init(|| Prefilter::automaton(&dense.literals, AhoCorasickKind::DFA))
     }
 
     fn build<S: AsRef<str>>(patterns: &[S], dense: bool) -> Prefilter {
@@ -121,14 +145,10 @@ impl Prefilter {
                 None => always.push(i),
             }
         }
-        let automaton = Prefilter::automaton(&literals, AhoCorasickKind::ContiguousNFA);
+        let mut builder = AhoCorasick::builder();
+        builder.ascii_case_insensitive(true);
         Prefilter {
-            automaton,
-            dense: dense.then(|| Dense {
-                literals,
-                uses: AtomicUsize::new(0),
-                dfa: OnceLock::new(),
-            }),
+            automaton: Automaton::new(&builder, &literals, dense),
             owner,
             always,
             starts,
@@ -140,7 +160,8 @@ impl Prefilter {
     pub fn first(&self, text: &[u8], mut visit: impl FnMut(usize, Starts<'_>) -> bool) -> Option<usize> {
         // (pattern, start) of every literal found, overlapping: a pattern's starts together.
         let mut found: Vec<(usize, usize)> = self
-            .searcher()
+            .automaton
+            .get()
             .find_overlapping_iter(text)
             .map(|m| (self.owner[m.pattern().as_usize()], m.start()))
             .collect();
@@ -288,11 +309,11 @@ mod tests {
             seen
         };
         let before: Vec<_> = texts.iter().map(|t| all(&p, t)).collect();
-        assert!(p.dense.as_ref().unwrap().dfa.get().is_none());
-        for _ in 0..DENSE_AFTER {
+        assert!(p.automaton.late.as_ref().unwrap().dfa.get().is_none());
+        for _ in 0..DFA_AFTER {
             all(&p, texts[2]);
         }
-        assert!(p.dense.as_ref().unwrap().dfa.get().is_some());
+        assert!(p.automaton.late.as_ref().unwrap().dfa.get().is_some());
         let after: Vec<_> = texts.iter().map(|t| all(&p, t)).collect();
         assert_eq!(before, after);
         assert_eq!(before[0].iter().map(|c| c.0).collect::<Vec<_>>(), [0, 1, 3, 4]);

@@ -13,6 +13,7 @@ use super::families::{Family, END, FAMILIES};
 use super::mail::{starts_ci, Mail};
 use super::recipients::{list_addresses, named_by_user_id, recipients};
 use super::Found;
+use crate::prefilter::Automaton;
 use crate::record::Action;
 use aho_corasick::AhoCorasick;
 use std::sync::LazyLock;
@@ -39,7 +40,7 @@ fn starts_headers(line: &str) -> bool {
 }
 
 /// Every family's detection signatures in one automaton; the pattern's family index beside it.
-static DETECT: LazyLock<(AhoCorasick, Vec<usize>)> = LazyLock::new(|| {
+static DETECT: LazyLock<(Automaton, Vec<usize>)> = LazyLock::new(|| {
     let (pats, owners): (Vec<&str>, Vec<usize>) = FAMILIES
         .iter()
         .enumerate()
@@ -48,22 +49,20 @@ static DETECT: LazyLock<(AhoCorasick, Vec<usize>)> = LazyLock::new(|| {
     // Case-sensitive over lower-cased texts, leftmost-first: with thirty-odd literals the
     // automaton then has a vector skip loop (Teddy), which a case-blind or standard-semantics
     // one does not get. As signatures do not overlap, the matches are the same.
-    let ac = AhoCorasick::builder()
-        .match_kind(aho_corasick::MatchKind::LeftmostFirst)
-        .build(pats)
-        .expect("signatures");
-    (ac, owners)
+    let mut builder = AhoCorasick::builder();
+    builder.match_kind(aho_corasick::MatchKind::LeftmostFirst);
+    (Automaton::new(&builder, &pats, true), owners)
 });
 
 /// The common end markers and every family's own in one automaton: `None` for a common one.
-static ENDS: LazyLock<(AhoCorasick, Vec<Option<usize>>)> = LazyLock::new(|| {
+static ENDS: LazyLock<(Automaton, Vec<Option<usize>>)> = LazyLock::new(|| {
     let common = END.iter().map(|m| (*m, None));
     let own = FAMILIES
         .iter()
         .enumerate()
         .flat_map(|(i, f)| f.end.iter().map(move |m| (*m, Some(i))));
     let (pats, owners): (Vec<&str>, Vec<Option<usize>>) = common.chain(own).unzip();
-    (AhoCorasick::new(pats).expect("end markers"), owners)
+    (Automaton::new(&AhoCorasick::builder(), &pats, true), owners)
 });
 
 /// The family a message belongs to, if any signature matches (detected once per message).
@@ -83,7 +82,7 @@ fn detect_family(mail: &Mail) -> Option<&'static Family> {
     [mail.from_text.as_str(), mail.subject.as_str(), &mail.text[..end]]
         .map(str::to_ascii_lowercase)
         .iter()
-        .flat_map(|t| ac.find_iter(t))
+        .flat_map(|t| ac.get().find_iter(t))
         .map(|m| owners[m.pattern().as_usize()])
         .min()
         .map(|i| &FAMILIES[i])
@@ -107,7 +106,7 @@ pub(super) fn block<'a>(text: &'a str, fam: Option<&Family>) -> &'a str {
     let fam_index = fam.and_then(|f| FAMILIES.iter().position(|x| std::ptr::eq(x, f)));
     let (ends, owners) = &*ENDS;
     let is_end = |l: &str| {
-        ends.find_overlapping_iter(l).any(|m| {
+        ends.get().find_overlapping_iter(l).any(|m| {
             let owner = owners[m.pattern().as_usize()];
             owner.is_none() || owner == fam_index
         })
