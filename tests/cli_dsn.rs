@@ -131,6 +131,12 @@ fn text_bounces_of_each_family_name_the_server_that_answered() {
             ("reason", "userunknown"),
         ],
     );
+    // Postfix's "host x[...] said:" whose address a gateway rewrote into a link: the host is
+    // still named; no address is made up.
+    check(
+        &one("dsn/postfix-rewritten-address.eml"),
+        &[("remote_host", "mx1.gateway.example"), ("remote_ip", ""), ("smtp_command", "RCPT")],
+    );
     let postfix = one("dsn/postfix-text.eml");
     check(
         &postfix,

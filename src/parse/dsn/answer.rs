@@ -92,8 +92,10 @@ static HOSTS: LazyLock<Ordered> = LazyLock::new(|| {
         r"(?i-u)(?-u:\b)host\s+([a-z0-9][a-z0-9.-]*[a-z0-9])\s*\[([0-9a-f.:]+|ipv6:[0-9a-f:]+)\]",
         // Coremail (163.com, 126.com): "RCPT TO: Host mx.example.org(192.0.2.1) RCPT TO said 550 ...".
         r"(?i-u)(?-u:\b)host\s+([a-z0-9][a-z0-9.-]*[a-z0-9])\s*\(([0-9a-f.:]+)\)\s*(?:(?:rcpt to|mail from|data|ehlo|helo)\s+)?said",
-        // Postfix's LMTP or SMTP over a local socket: "host mail.example.org[private/dovecot-lmtp] said:".
-        r"(?i-u)(?-u:\b)host\s+([a-z0-9][a-z0-9.-]*[a-z0-9])\[(?:private|public)/[a-z0-9._-]+\]\s+said",
+        // Postfix's "host x[...] said:" with no address in the brackets: LMTP or SMTP over a local
+        // socket ("host mail.example.org[private/dovecot-lmtp] said:"), or an address a gateway
+        // rewrote on the way (Proofpoint's "[https://urldefense.proofpoint.com/...]").
+        r"(?i-u)(?-u:\b)host\s+([a-z0-9][a-z0-9.-]*[a-z0-9])\[(?u:[^\]\s])*\]\s+said",
         r"(?i-u)remote server at\s+([a-z0-9][a-z0-9.-]*[a-z0-9])\s*\(([0-9a-f.:]+)\)",
         // Exchange 2007 and later: the server it was handing the message to, named beside the
         // one that wrote the notice ("Receiving server: mx.example.org (192.0.2.1)"), and the
