@@ -110,8 +110,13 @@ pub fn reply_code(text: &str) -> Option<(usize, String)> {
     let mut first_error: Option<(usize, String)> = None;
     for c in CODE.captures_iter(text) {
         let Some(m) = c.get(1) else { continue };
-        let error = !m.as_str().starts_with('2');
         let after = &text[m.end()..];
+        // A telephone number in a notice's help text ("Customer Support at 480-624-2500", "call
+        // 555-0100") is no reply: a continuation line's code is followed by words or a status.
+        if after.strip_prefix('-').is_some_and(|r| r.bytes().take_while(u8::is_ascii_digit).count() >= 3) {
+            continue;
+        }
+        let error = !m.as_str().starts_with('2');
         let after = after.trim_start_matches([' ', '-', '#', ':']);
         if error && status_at(after.as_bytes()).is_some() {
             return Some((m.start(), m.as_str().to_string()));
@@ -381,6 +386,11 @@ mod tests {
     fn codes() {
         assert_eq!(reply_code("said: 550 5.1.1 <a@b.example>").map(|c| c.1), Some("550".into()));
         assert_eq!(reply_code("Size: 222 and 421 4.4.2 x").map(|c| c.1), Some("421".into()));
+        // A telephone number is no reply; a continuation line's code still is.
+        assert_eq!(reply_code("contact Customer Support at 480-624-2500."), None);
+        assert_eq!(reply_code("call (480) 505-8877 or 555-0100"), None);
+        assert_eq!(reply_code("550-5.1.1 The email account").map(|c| c.1), Some("550".into()));
+        assert_eq!(reply_code("550-Mailbox unknown").map(|c| c.1), Some("550".into()));
         assert_eq!(status("host 192.0.2.153 said 5.2.2 full").map(|c| c.1), Some("5.2.2".into()));
         assert_eq!(status("(#5.1.1 - chkusr)").map(|c| c.1), Some("5.1.1".into()));
         assert_eq!(status("version 2.0.0.1"), None);
