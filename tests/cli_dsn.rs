@@ -131,6 +131,17 @@ fn text_bounces_of_each_family_name_the_server_that_answered() {
             ("reason", "userunknown"),
         ],
     );
+    // Sendmail copies only the first line of a multi-line reply into its Diagnostic-Code; the
+    // transcript above holds the whole reply, which says why ("likely unsolicited mail").
+    let r = one("dsn/sendmail-multiline-reply.eml");
+    check(&r, &[("reason", "spamdetected"), ("reply_code", "550"), ("smtp_command", "DATA")]);
+    assert!(
+        r["diagnostic"]
+            .as_str()
+            .unwrap()
+            .ends_with("550 5.7.1 Please see our postmaster pages. x12si3 - mx"),
+        "{r}"
+    );
     // Postfix's "host x[...] said:" whose address a gateway rewrote into a link: the host is
     // still named; no address is made up.
     check(

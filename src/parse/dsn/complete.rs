@@ -12,6 +12,7 @@ use super::{answer, diag};
 /// human-readable notice (the mail's text, or the part of it above report fields written in the
 /// text itself), reading each recipient's stretch of it.
 pub fn complete(found: &mut [Found], mail: &Mail, notice: &str) {
+    whole_reply(found, notice);
     if found
         .iter()
         .all(|f| !f.reply_code.is_empty() && !f.remote_host.is_empty() && !f.diagnostic.is_empty() && !f.smtp_command.is_empty())
@@ -205,6 +206,41 @@ pub fn complete(found: &mut [Found], mail: &Mail, notice: &str) {
                     .map_or(blk.len(), |e| h + head.len() + e);
                 f.smtp_command = answer::command(&blk[h..end]);
             }
+        }
+    }
+}
+
+/// A report's Diagnostic-Code that holds only the first line of a multi-line reply ("550-5.7.1
+/// ... Our system has detected that this message is", as Sendmail copies it) where the
+/// notice's session transcript quotes the whole reply ("<<< 550-5.7.1 ..." down to "<<< 550
+/// 5.7.1 ..."): the whole reply, its lines joined, is the diagnostic.
+fn whole_reply(found: &mut [Found], notice: &str) {
+    for f in found.iter_mut() {
+        let d = f.diagnostic.as_bytes();
+        let Some(code) = crate::parse::bytes::reply_code_at(d) else {
+            continue;
+        };
+        if d.get(3) != Some(&b'-') {
+            continue;
+        }
+        let code = code.to_vec();
+        let replies: Vec<&str> = notice.lines().filter_map(diag::transcript_payload).collect();
+        let Some(first) = replies.iter().position(|r| diag::squeeze(r, usize::MAX) == f.diagnostic) else {
+            continue;
+        };
+        let mut lines = Vec::new();
+        for r in &replies[first..] {
+            let b = r.as_bytes();
+            if !b.starts_with(&code) || !matches!(b.get(3), Some(b'-' | b' ') | None) {
+                break;
+            }
+            lines.push(*r);
+            if b.get(3) != Some(&b'-') {
+                break;
+            }
+        }
+        if lines.len() > 1 {
+            f.diagnostic = diag::squeeze(&lines.join(" "), 600);
         }
     }
 }

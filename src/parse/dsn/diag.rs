@@ -113,7 +113,10 @@ pub fn reply_code(text: &str) -> Option<(usize, String)> {
         let after = &text[m.end()..];
         // A telephone number in a notice's help text ("Customer Support at 480-624-2500", "call
         // 555-0100") is no reply: a continuation line's code is followed by words or a status.
-        if after.strip_prefix('-').is_some_and(|r| r.bytes().take_while(u8::is_ascii_digit).count() >= 3) {
+        if after
+            .strip_prefix('-')
+            .is_some_and(|r| r.bytes().take_while(u8::is_ascii_digit).count() >= 3)
+        {
             continue;
         }
         let error = !m.as_str().starts_with('2');
