@@ -385,9 +385,6 @@ mod tests {
         }
     }
 
-    /// Every built-in text rule is keyed in the prefilter on words of its own (3 bytes at least),
-    /// so it is run only on the texts that hold them: a rule without such literals would run its
-    /// regex on every diagnostic.
     /// Every built-in text rule's literals come from the build script's table: none is parsed
     /// again at start-up.
     #[test]
@@ -397,6 +394,9 @@ mod tests {
         }
     }
 
+    /// Every built-in text rule is keyed in the prefilter on words of its own (3 bytes at least),
+    /// so it is run only on the texts that hold them: a rule without such literals would run its
+    /// regex on every diagnostic.
     #[test]
     fn every_builtin_rule_is_keyed_on_its_words() {
         let section = BUILTIN_RULES.split("[status]").next().unwrap();

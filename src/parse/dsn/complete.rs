@@ -215,6 +215,8 @@ pub fn complete(found: &mut [Found], mail: &Mail, notice: &str) {
 /// notice's session transcript quotes the whole reply ("<<< 550-5.7.1 ..." down to "<<< 550
 /// 5.7.1 ..."): the whole reply, its lines joined, is the diagnostic.
 fn whole_reply(found: &mut [Found], notice: &str) {
+    // The transcript's lines, taken from the notice once for all its recipients.
+    let replies = std::cell::OnceCell::new();
     for f in found.iter_mut() {
         let d = f.diagnostic.as_bytes();
         let Some(code) = crate::parse::bytes::reply_code_at(d) else {
@@ -224,7 +226,7 @@ fn whole_reply(found: &mut [Found], notice: &str) {
             continue;
         }
         let code = code.to_vec();
-        let replies: Vec<&str> = notice.lines().filter_map(diag::transcript_payload).collect();
+        let replies: &Vec<&str> = replies.get_or_init(|| notice.lines().filter_map(diag::transcript_payload).collect());
         let Some(first) = replies.iter().position(|r| diag::squeeze(r, usize::MAX) == f.diagnostic) else {
             continue;
         };

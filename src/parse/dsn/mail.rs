@@ -107,6 +107,11 @@ fn lower_addr(a: Option<&mail_parser::Address<'_>>) -> String {
     a.and_then(|a| a.first()).and_then(|a| address_of(a)).unwrap_or_default()
 }
 
+/// Every address of a header field, lower-cased (those that are addresses).
+fn lower_addrs(a: Option<&mail_parser::Address<'_>>) -> Vec<String> {
+    a.map(|a| a.iter().filter_map(address_of).collect()).unwrap_or_default()
+}
+
 /// A header address lower-cased, if it is one (`local@domain`): "Undisclosed Recipients" in
 /// angle brackets is read as an address too.
 fn address_of(a: &mail_parser::Addr<'_>) -> Option<String> {
@@ -379,7 +384,7 @@ impl Mail {
                         self.original = Original {
                             message_id: inner.message_id().unwrap_or("").to_string(),
                             from: lower_addr(inner.from()),
-                            to: inner.to().map(|a| a.iter().filter_map(address_of).collect()).unwrap_or_default(),
+                            to: lower_addrs(inner.to()),
                             return_path: inner.header_raw("Return-Path").and_then(first_address).unwrap_or_default(),
                             via_list: LIST_FIELDS.iter().any(|f| inner.header_raw(*f).is_some()),
                         };
@@ -406,10 +411,7 @@ impl Mail {
             self.original = Original {
                 message_id: message_id.and_then(|v| v.as_text()).unwrap_or("").to_string(),
                 from: lower_addr(from.and_then(|v| v.as_address())),
-                to: field(HeaderName::To)
-                    .and_then(|v| v.as_address())
-                    .map(|a| a.iter().filter_map(address_of).collect())
-                    .unwrap_or_default(),
+                to: lower_addrs(field(HeaderName::To).and_then(|v| v.as_address())),
                 ..Original::default()
             };
         }
