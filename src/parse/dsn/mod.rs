@@ -14,6 +14,7 @@ pub mod diag;
 mod entry;
 pub mod families;
 pub mod mail;
+pub mod original;
 mod patterns;
 mod recipients;
 pub mod rfc3464;
