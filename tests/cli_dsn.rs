@@ -2096,3 +2096,64 @@ fn exchange_online_notices_name_the_server_that_answered() {
         ],
     );
 }
+
+#[test]
+fn old_gateways_and_servers_word_their_reports_their_own_way() {
+    // An X.400 gateway's Diagnostic-Code holds only X.400's reason; the SMTP server's answer,
+    // with its status and address, is in X400-Supplementary-Info.
+    check(
+        &one("dsn/x400-gateway.eml"),
+        &[
+            ("recipient", "bert@example.org"),
+            ("status", "5.7.1"),
+            ("remote_ip", "198.51.100.40"),
+            ("reason", "norelaying"),
+        ],
+    );
+    // A reply code where the status belongs: the reply code, and the status left empty.
+    check(
+        &one("dsn/report-status-reply-code.eml"),
+        &[
+            ("recipient", "dora@example.be"),
+            ("status", ""),
+            ("reply_code", "553"),
+            ("diagnostic", "553 Exceeded maximum inbound message size"),
+            ("reason", "mesgtoobig"),
+        ],
+    );
+    // Each recipient under a heading of its own, the reason in the long text above them all:
+    // the heading over the next address and the closing lines are no recipient's reason.
+    check_each(
+        "dsn/queue-period-list.eml",
+        &["ed@example.org", "fay@example.org"],
+        &[("action", "expired"), ("reason", "expired"), ("remote_host", "example.org")],
+    );
+    let recs = scan("dsn/queue-period-list.eml", &[]);
+    assert!(
+        recs.iter()
+            .all(|r| r["diagnostic"].as_str().unwrap().contains("allowed queue period")),
+        "{recs:?}"
+    );
+    // L-Soft's list format names the server that answered as "Mailer x said:".
+    check(
+        &one("dsn/listserv-mailer-said.eml"),
+        &[
+            ("recipient", "gus@example.com"),
+            ("reply_code", "554"),
+            ("remote_host", "mx.example.com"),
+            ("reason", "networkerror"),
+        ],
+    );
+    // A delay report whose only cause is its status (4.4.1, no answer from the host): the
+    // message is waiting out its time in the queue, as delay reports with no cause are.
+    check(
+        &one("dsn/delay-report-status-only.eml"),
+        &[
+            ("recipient", "ivan@example.cz"),
+            ("action", "delayed"),
+            ("bounce_type", "soft"),
+            ("status", "4.4.1"),
+            ("reason", "expired"),
+        ],
+    );
+}

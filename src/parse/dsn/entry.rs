@@ -463,6 +463,8 @@ pub(super) fn fill(f: &mut Found, entry: &Entry, block: &Block) {
             (f.remote_host, f.remote_ip) = answer::remote_host_exact(head);
         }
     }
+    // (Whether `rest` is what follows the address, not an answer written above it.)
+    let mut follows = true;
     let rest = if starts_ci(seg, &f.recipient) {
         &seg[f.recipient.len()..]
     } else if entry.whole
@@ -470,6 +472,7 @@ pub(super) fn fill(f: &mut Found, entry: &Entry, block: &Block) {
         || ends_ci(seg.trim_end_matches(['>', '"', ' ', '\t', '.', ',', ';', '\r']), &f.recipient)
     {
         // The whole block, or an entry whose answer comes before the address.
+        follows = false;
         seg
     } else {
         // Named otherwise than by its address (a user ID): the words after that name.
@@ -492,7 +495,8 @@ pub(super) fn fill(f: &mut Found, entry: &Entry, block: &Block) {
         }
         diag::squeeze(&t[..at], 600).len()
     };
-    let shared = own_entry.filter(|_| !std::ptr::eq(seg, blk) && own_text(rest) >= 12);
+    let shared =
+        own_entry.filter(|_| !std::ptr::eq(seg, blk) && own_text(rest) >= 12 && (!follows || says_failure(seg) || adjacent_words(rest)));
     let own_words = shared.is_some();
     // Its own words say nothing of a failure but the text above every entry does (James's
     // "Error message below:" and its answer, then the recipients under "RCPT TO:"): that answer
@@ -566,7 +570,12 @@ pub(super) fn fill(f: &mut Found, entry: &Entry, block: &Block) {
             let whole = diag::squeeze(blk, 600);
             let own = diag::squeeze(first_paragraph(rest), 600);
             let rule = own.starts_with(['-', '=', '#', '*']);
-            if own.len() < 12 || rule || says_failure(blk) || whole.contains(&own[..own.floor_char_boundary(40)]) {
+            if own.len() < 12
+                || rule
+                || (follows && !adjacent_words(rest))
+                || says_failure(blk)
+                || whole.contains(&own[..own.floor_char_boundary(40)])
+            {
                 whole
             } else {
                 own
@@ -650,6 +659,16 @@ fn from_the_answer(rest: &str) -> &str {
         }
         _ => rest,
     }
+}
+
+/// Whether the words after a recipient's address are its own: not a paragraph set off from the
+/// address by a blank line (the notice's closing lines), nor a heading for what comes below it
+/// ("The following recipients did not receive your message:" over the next address).
+fn adjacent_words(rest: &str) -> bool {
+    let r = rest.trim_start_matches([' ', '\t']);
+    let r = r.strip_prefix("\r\n").or_else(|| r.strip_prefix('\n')).unwrap_or(r);
+    let detached = r.trim_start_matches([' ', '\t']).starts_with(['\n', '\r']);
+    !detached && !first_paragraph(rest).trim_end().ends_with(':')
 }
 
 /// The lines of `t` up to its first blank one.

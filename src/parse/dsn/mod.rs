@@ -289,6 +289,11 @@ fn settle_reason(r: &mut Record, hint: &str, c: &crate::classify::Classifier) {
         // A delay report that names no cause: the message is waiting out its time in the queue.
         reason = "expired".into();
     }
+    if r.action == Action::Delayed && reason == "networkerror" && c.match_text(&r.diagnostic).is_none() {
+        // A delay report whose only cause is its status ("4.4.1", no answer from the host, with
+        // no words that say so): the same wait in the queue, not a network error it describes.
+        reason = "expired".into();
+    }
     if r.action == Action::Delayed && temporary && reason == "hostunknown" {
         // A name that did not resolve this time ("454 4.4.4 no MX or A for domain", retried):
         // the lookup failed, the domain is not known to be gone.
@@ -709,6 +714,20 @@ mod tests {
         // A delay report that names no cause is waiting out its time; a failure that names no
         // cause stays undefined here (the classifier makes it `onhold` when there is a text).
         assert_eq!(settled(Action::Delayed, "4.4.0", "", "", "").0, "expired");
+        // So is one whose only cause is its "no answer from host" status; one whose words say
+        // the connection failed is a network error.
+        assert_eq!(settled(Action::Delayed, "4.4.1", "", "Message delayed", "").0, "expired");
+        assert_eq!(
+            settled(
+                Action::Delayed,
+                "4.4.1",
+                "",
+                "X-Postfix; connect to mx.example.jp[192.0.2.1]:25: Connection refused",
+                ""
+            )
+            .0,
+            "networkerror"
+        );
         assert_eq!(
             settled(f, "4.3.0", "", "451 4.3.0 recipient error, please try again", "").0,
             "undefined"

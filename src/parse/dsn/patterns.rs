@@ -51,6 +51,8 @@ pub const HOST_PATTERNS: &[&str] = &[
     r"(?i-u)(?-u:\b)smtp server <([a-z0-9][a-z0-9.:-]*)>",
     // Sendmail: "Deferred: Connection timed out with mx.example.net."
     r"(?i-u)(?-u:\b)connection (?:timed out|refused|reset) (?:with|by) ([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)",
+    // "Host example.org is not responding." (a notice that gave up waiting for it).
+    r"(?i-u)(?-u:\b)host ([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+) is not responding",
     // Lotus Domino: "Error transferring to mail2.example.org; Maximum hop count exceeded".
     r"(?i-u)(?-u:\b)error transferring to ([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)",
     // MDaemon: "Attempting SMTP connection to [mx.example.net : 25]".
@@ -59,6 +61,8 @@ pub const HOST_PATTERNS: &[&str] = &[
     r"(?i-u)(?-u:\b)host ([a-z0-9][a-z0-9.:-]*[a-z0-9]):\s+[45][0-9][0-9][ -]",
     // Courier: the host on a line of its own above the transcript ("mx.example.net [192.0.2.8]:").
     r"(?im-u)^[ \t]*([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)[ \t]*\[([0-9a-f.:]+)\]:[ \t]*\r?$",
+    // An X.400 gateway passing on an SMTP server's answer: "MTA '192.0.2.1' gives error message 5.7.1 ...".
+    r"(?i-u)(?-u:\b)mta '([a-z0-9][a-z0-9.:-]*[a-z0-9])' gives error message",
     // qmail and its kin, by address only: "Connected to 192.0.2.1 but sender was rejected.",
     // "192.0.2.1 failed after I sent the message.", "Giving up on 192.0.2.1."
     r"(?i-u)(?-u:\b)connected to ([0-9a-f.:]*[0-9a-f]) but ",
@@ -68,7 +72,7 @@ pub const HOST_PATTERNS: &[&str] = &[
     r"(?i-u)\[([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)\.? ([0-9a-f.:]+): [a-z][a-z ]*\]",
     // sendmail's transcript: "... while talking to mx1.example.com.:"
     r"(?i-u)(?-u:\b)while talking to ([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)\.?:",
-    r"(?i-u)(?-u:\b)(?:host|server|mx)\s+([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)\s+(?:said|says|replied|responded|returned)",
+    r"(?i-u)(?-u:\b)(?:host|server|mx|mailer)\s+([a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)+)\s+(?:said|says|replied|responded|returned)",
 ];
 
 /// Postfix's "connect to mx.example.net[192.0.2.1]:25: Connection refused": no command reached.

@@ -159,6 +159,9 @@ struct Group {
     /// As written, with its type ("dns; mx.example.org").
     remote_mta: String,
     diagnostic: String,
+    /// An X.400 gateway's "X400-Supplementary-Info": the SMTP server's own words where the
+    /// Diagnostic-Code holds only X.400's ("Reason 1 (Unable-To-Transfer); Diagnostic -1").
+    supplementary: String,
     last_attempt: String,
     has_rcpt: bool,
 }
@@ -219,6 +222,7 @@ pub fn read(text: &str, mail: &Mail) -> Vec<Found> {
             }
             "remote-mta" => cur.remote_mta = value,
             "diagnostic-code" => cur.diagnostic = diagnostic_of(&value),
+            "x400-supplementary-info" => cur.supplementary = value.trim().trim_matches('"').to_string(),
             "last-attempt-date" => cur.last_attempt = value,
             _ => {}
         }
@@ -227,7 +231,14 @@ pub fn read(text: &str, mail: &Mail) -> Vec<Found> {
     let arrival = parse_date(&arrival);
     groups
         .into_iter()
-        .map(|g| {
+        .map(|mut g| {
+            if !g.supplementary.is_empty() {
+                g.diagnostic = if g.diagnostic.is_empty() {
+                    std::mem::take(&mut g.supplementary)
+                } else {
+                    format!("{}; {}", g.diagnostic, g.supplementary)
+                };
+            }
             let mut f = Found {
                 recipient: [&g.final_rcpt, &g.actual, &g.original]
                     .into_iter()
@@ -259,6 +270,7 @@ pub fn read(text: &str, mail: &Mail) -> Vec<Found> {
                 f.original_recipient.clear();
             }
             let st = diag::status(&g.status).map(|s| s.1).unwrap_or_default();
+            let no_status = st.is_empty();
             let from_diag = diag::status(&g.diagnostic).map(|s| s.1);
             f.status = match from_diag {
                 Some(d) if st.is_empty() || (st.ends_with(".0.0") && d.as_bytes()[0] == st.as_bytes()[0]) => d,
@@ -266,6 +278,15 @@ pub fn read(text: &str, mail: &Mail) -> Vec<Found> {
             };
             if let Some((_, code)) = diag::reply_code(&g.diagnostic) {
                 f.reply_code = code;
+            } else if no_status {
+                // "Status: 553 Exceeded maximum inbound message size": a reply code where the
+                // status belongs.
+                if let Some((0, code)) = diag::reply_code(g.status.trim()) {
+                    f.reply_code = code;
+                    if f.diagnostic.is_empty() {
+                        f.diagnostic = diag::squeeze(&g.status, 1000);
+                    }
+                }
             }
             f.action = action_of(&g.action, &f.status, &f.reply_code);
             // "mx.example.jp. (192.0.2.1, the server for the domain example.jp.)": the name,
