@@ -294,6 +294,16 @@ fn settle_reason(r: &mut Record, hint: &str, c: &crate::classify::Classifier) {
         // no words that say so): the same wait in the queue, not a network error it describes.
         reason = "expired".into();
     }
+    if reason == "userunknown" && r.status.get(1..) == Some(".1.6") {
+        // "Destination mailbox has moved" (x.1.6) says more than the words ("551 not our
+        // customer"): the address is gone, and said to be elsewhere.
+        reason = "hasmoved".into();
+    }
+    if reason == "mesgtoobig" && r.status.get(1..) == Some(".2.3") {
+        // "Message length exceeds administrative limit" (x.2.3): the recipient's own limit on
+        // size, not the system's ("552 5.2.3 Message size exceeds the mailbox's limit").
+        reason = "exceedlimit".into();
+    }
     if r.action == Action::Delayed && temporary && reason == "hostunknown" {
         // A name that did not resolve this time ("454 4.4.4 no MX or A for domain", retried):
         // the lookup failed, the domain is not known to be gone.
@@ -714,6 +724,21 @@ mod tests {
         // A delay report that names no cause is waiting out its time; a failure that names no
         // cause stays undefined here (the classifier makes it `onhold` when there is a text).
         assert_eq!(settled(Action::Delayed, "4.4.0", "", "", "").0, "expired");
+        // A mailbox said to have moved (x.1.6) has moved, whatever else the words say.
+        assert_eq!(settled(f, "5.1.6", "551", "551 not our customer", "").0, "hasmoved");
+        // A size refused with x.2.3 is over the recipient's own limit.
+        assert_eq!(
+            settled(
+                f,
+                "5.2.3",
+                "550",
+                "550 5.2.3 RESOLVER.RST.SendSizeLimit.Org; message too large for this organization",
+                ""
+            )
+            .0,
+            "exceedlimit"
+        );
+        assert_eq!(settled(f, "5.3.4", "552", "552 5.3.4 Message too large", "").0, "mesgtoobig");
         // So is one whose only cause is its "no answer from host" status; one whose words say
         // the connection failed is a network error.
         assert_eq!(settled(Action::Delayed, "4.4.1", "", "Message delayed", "").0, "expired");
