@@ -463,21 +463,21 @@ pub(super) fn fill(f: &mut Found, entry: &Entry, block: &Block) {
             (f.remote_host, f.remote_ip) = answer::remote_host_exact(head);
         }
     }
-    // (Whether `rest` is what follows the address, not an answer written above it.)
-    let mut follows = true;
-    let rest = if starts_ci(seg, &f.recipient) {
-        &seg[f.recipient.len()..]
+    // The words after the address, and whether they follow it (not an answer written above it).
+    let (rest, follows) = if starts_ci(seg, &f.recipient) {
+        (&seg[f.recipient.len()..], true)
     } else if entry.whole
         || std::ptr::eq(seg, blk)
         || ends_ci(seg.trim_end_matches(['>', '"', ' ', '\t', '.', ',', ';', '\r']), &f.recipient)
     {
         // The whole block, or an entry whose answer comes before the address.
-        follows = false;
-        seg
+        (seg, false)
     } else {
         // Named otherwise than by its address (a user ID): the words after that name.
-        seg.find(|c: char| c.is_whitespace() || c == '(' || c == ':')
-            .map_or("", |n| &seg[n..])
+        let after = seg
+            .find(|c: char| c.is_whitespace() || c == '(' || c == ':')
+            .map_or("", |n| &seg[n..]);
+        (after, true)
     };
     // The stretch ends where the next recipient's address begins: its `<` is not ours.
     let rest = rest
@@ -495,8 +495,10 @@ pub(super) fn fill(f: &mut Found, entry: &Entry, block: &Block) {
         }
         diag::squeeze(&t[..at], 600).len()
     };
-    let shared =
-        own_entry.filter(|_| !std::ptr::eq(seg, blk) && own_text(rest) >= 12 && (!follows || says_failure(seg) || adjacent_words(rest)));
+    // Words below the address that may be its own answer: not set off from it (see
+    // [`adjacent_words`]); an answer written above the address is its own.
+    let own_below = !follows || adjacent_words(rest);
+    let shared = own_entry.filter(|_| !std::ptr::eq(seg, blk) && own_text(rest) >= 12 && (says_failure(seg) || own_below));
     let own_words = shared.is_some();
     // Its own words say nothing of a failure but the text above every entry does (James's
     // "Error message below:" and its answer, then the recipients under "RCPT TO:"): that answer
@@ -570,12 +572,7 @@ pub(super) fn fill(f: &mut Found, entry: &Entry, block: &Block) {
             let whole = diag::squeeze(blk, 600);
             let own = diag::squeeze(first_paragraph(rest), 600);
             let rule = own.starts_with(['-', '=', '#', '*']);
-            if own.len() < 12
-                || rule
-                || (follows && !adjacent_words(rest))
-                || says_failure(blk)
-                || whole.contains(&own[..own.floor_char_boundary(40)])
-            {
+            if own.len() < 12 || rule || !own_below || says_failure(blk) || whole.contains(&own[..own.floor_char_boundary(40)]) {
                 whole
             } else {
                 own
