@@ -2157,3 +2157,42 @@ fn old_gateways_and_servers_word_their_reports_their_own_way() {
         ],
     );
 }
+
+#[test]
+fn providers_newer_wordings_name_the_server_that_answered_and_a_retry() {
+    // Office 365's newer notice names the server that refused ("x rejected your message to
+    // the following email addresses", "x gave this error"), and beside the recipient on the
+    // answer's line; the server that wrote the notice ("Generating server") is not that one.
+    check(
+        &one("dsn/o365-rejected-your-message.eml"),
+        &[
+            ("recipient", "joost@example.nl"),
+            ("reply_code", "550"),
+            ("status", "5.4.1"),
+            ("remote_host", "mx1.example.nl"),
+            ("action", "failed"),
+        ],
+    );
+    // A name with an underscore is still the whole name ("inbound_balancer.mail...[ip] said"),
+    // not the labels after it.
+    check(
+        &one("dsn/host-name-underscore.eml"),
+        &[
+            ("remote_host", "inbound_balancer.mail.example.com.br"),
+            ("remote_ip", "192.0.2.61"),
+            ("smtp_command", "DATA"),
+            ("reply_code", "554"),
+        ],
+    );
+    // Gmail's "Delivery incomplete ... will retry for 44 more hours. You'll be notified if the
+    // delivery fails permanently": a warning, whatever "permanently" it mentions.
+    check(
+        &one("dsn/gmail-delivery-incomplete.eml"),
+        &[
+            ("recipient", "omar@example.org"),
+            ("action", "delayed"),
+            ("bounce_type", "soft"),
+            ("suppress", "false"),
+        ],
+    );
+}

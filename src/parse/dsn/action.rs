@@ -76,6 +76,11 @@ static WARNING: LazyLock<regex::Regex> = LazyLock::new(|| {
         // A gateway's notice that it keeps trying ("... could not be delivered to the following
         // recipients: ... Delivery attempts will continue to be made for 5 day(s).").
         "delivery attempts will continue to be made",
+        // Gmail's: "** Delivery incomplete ** There was a temporary problem delivering your
+        // message to a@b. Gmail will retry for 46 more hours. You'll be notified if the
+        // delivery fails permanently."
+        "delivery incomplete",
+        "there was a temporary problem delivering your message",
     ])
 });
 

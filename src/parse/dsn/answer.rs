@@ -279,6 +279,18 @@ mod tests {
             remote_host("Remote-MTA: dns; mx.example.com"),
             ("mx.example.com".into(), String::new())
         );
+        // Names may hold an underscore where an address in brackets says they are hosts.
+        assert_eq!(
+            remote_host("<a@b.example>: conversation with\n    _mx-in.example.net[192.0.2.9] timed out"),
+            ("_mx-in.example.net".into(), "192.0.2.9".into())
+        );
+        // Office 365: the server on its answer's line, or in the newer wording; never the
+        // domain of the address before it.
+        let line = "Generating server: gen.example.com\n\na@example.org mx.example.org Remote Server returned '550 5.1.1 no'";
+        assert_eq!(remote_host(line).0, "mx.example.org");
+        let own = "Generating server: gen.example.com\n\na@example.org\nRemote Server returned '550 5.1.1 no'";
+        assert_eq!(remote_host(own).0, "gen.example.com");
+        assert_eq!(remote_host("mx.example.org gave this error: Access denied").0, "mx.example.org");
     }
 
     #[test]
