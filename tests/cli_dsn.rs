@@ -2159,7 +2159,7 @@ fn old_gateways_and_servers_word_their_reports_their_own_way() {
 }
 
 #[test]
-fn providers_newer_wordings_name_the_server_that_answered_and_a_retry() {
+fn notices_name_the_server_that_answered_the_reason_and_a_retry_in_their_own_words() {
     // Office 365's newer notice names the server that refused ("x rejected your message to
     // the following email addresses", "x gave this error"), and beside the recipient on the
     // answer's line; the server that wrote the notice ("Generating server") is not that one.
@@ -2182,6 +2182,19 @@ fn providers_newer_wordings_name_the_server_that_answered_and_a_retry() {
             ("remote_ip", "192.0.2.61"),
             ("smtp_command", "DATA"),
             ("reply_code", "554"),
+        ],
+    );
+    // Exim's list with no code under the address: the words below the address are the reason,
+    // not the line that leads into the list.
+    check(
+        &one("dsn/exim-words-no-code.eml"),
+        &[
+            ("recipient", "tove@example.dk"),
+            (
+                "diagnostic",
+                "Message rejected by the mailbox owner's filter: score of the message above the owner's spam level",
+            ),
+            ("reason", "spamdetected"),
         ],
     );
     // Gmail's "Delivery incomplete ... will retry for 44 more hours. You'll be notified if the

@@ -572,7 +572,14 @@ pub(super) fn fill(f: &mut Found, entry: &Entry, block: &Block) {
             let whole = diag::squeeze(blk, 600);
             let own = diag::squeeze(first_paragraph(rest), 600);
             let rule = own.starts_with(['-', '=', '#', '*']);
-            if own.len() < 12 || rule || !own_below || says_failure(blk) || whole.contains(&own[..own.floor_char_boundary(40)]) {
+            // (Where only the line that leads into the list stands above the address, "...
+            // The following address(es) failed:", the words below it are all the block says.)
+            let lead_only = blk.get(..entry.at).is_some_and(|above| {
+                let above = above.trim();
+                !above.contains('\n') && above.ends_with(':')
+            });
+            let within = whole.contains(&own[..own.floor_char_boundary(40)]) && !lead_only;
+            if own.len() < 12 || rule || !own_below || says_failure(blk) || within {
                 whole
             } else {
                 own
