@@ -2197,6 +2197,17 @@ fn notices_name_the_server_that_answered_the_reason_and_a_retry_in_their_own_wor
             ("reason", "spamdetected"),
         ],
     );
+    // Blank lines a tool wrote above the header: the notice's header is still its header, and
+    // the returned message's ID and sender are the returned message's.
+    check(
+        &one("dsn/leading-blank-lines.eml"),
+        &[
+            ("recipient", "siri@example.no"),
+            ("status", "5.1.1"),
+            ("message_id", "returned-77@example.com"),
+            ("sender", "per@example.com"),
+        ],
+    );
     // Gmail's "Delivery incomplete ... will retry for 44 more hours. You'll be notified if the
     // delivery fails permanently": a warning, whatever "permanently" it mentions.
     check(

@@ -222,6 +222,30 @@ fn mend_broken_folds(raw: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// `raw` from its first header field, past blank lines (or lines of white space only) that a
+/// tool saving the message wrote above it: read as they stand, they end an empty header and
+/// leave the notice's own header to be read as its text (its Message-ID taken for the
+/// returned message's). Unchanged where no header field follows them.
+fn after_blank_lines(raw: &[u8]) -> &[u8] {
+    let mut at = 0;
+    while let Some(end) = raw[at..].iter().position(|&b| b == b'\n').map(|n| at + n + 1) {
+        if !raw[at..end].iter().all(|b| b.is_ascii_whitespace()) {
+            break;
+        }
+        at = end;
+    }
+    if at == 0 {
+        return raw;
+    }
+    let line = &raw[at..];
+    let name = line.iter().position(|&b| b == b':').map_or(&line[..0], |n| &line[..n]);
+    if !name.is_empty() && name.iter().all(|&b| b.is_ascii_graphic()) {
+        line
+    } else {
+        raw
+    }
+}
+
 /// The MIME parser as bouncer configures it (for `examples/mime_floor.rs`, which times it alone).
 pub fn parser() -> &'static MessageParser {
     &PARSER
@@ -229,6 +253,7 @@ pub fn parser() -> &'static MessageParser {
 
 impl Mail {
     pub fn parse(raw: &[u8]) -> Option<Mail> {
+        let raw = after_blank_lines(raw);
         let mended = mend_broken_folds(raw);
         let msg = PARSER.parse(mended.as_deref().unwrap_or(raw))?;
         let mut m = Mail {
@@ -809,6 +834,17 @@ mod tests {
         let text = super::strip_html(t);
         let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
         assert_eq!(lines, ["Host  Code", "mx  550", "Remote server: mx.example.org", "Stage: RCPT"]);
+    }
+
+    #[test]
+    fn blank_lines_above_the_header_are_not_an_empty_header() {
+        let raw = "\n   \nFrom: postmaster@example.org\nSubject: Delivery Status Notification (Failure)\nMessage-ID: <own@example.org>\n\nText.\n";
+        let m = Mail::parse(raw.as_bytes()).expect("parses");
+        assert_eq!(m.from, "postmaster@example.org");
+        assert_eq!(m.text.trim(), "Text.");
+        // A text that is no header after them is left as it is.
+        assert_eq!(super::after_blank_lines(b"\n\nHello there\n"), b"\n\nHello there\n");
+        assert_eq!(super::after_blank_lines(b"From: a@b\n"), b"From: a@b\n");
     }
 
     #[test]
