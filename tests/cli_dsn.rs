@@ -2208,6 +2208,26 @@ fn notices_name_the_server_that_answered_the_reason_and_a_retry_in_their_own_wor
             ("sender", "per@example.com"),
         ],
     );
+    // An address a server's answer gives to write to, after its code on the line, is nobody's
+    // recipient where the notice lists its recipient above it; the block list named as what
+    // blocked the message is the client's listing, whatever the help text says of the sender.
+    let recs = scan("dsn/gmail-2007-dnsbl-contact.eml", &[]);
+    assert_eq!(recs.len(), 1, "{recs:?}");
+    check(
+        &recs[0],
+        &[("recipient", "janis@example.lv"), ("status", "5.7.1"), ("reason", "blocked")],
+    );
+    // Gmail's older "permanent failure: TEMP_FAILURE: Could not initiate SMTP conversation":
+    // it stopped retrying, so the message expired.
+    check(
+        &one("dsn/gmail-2007-temp-failure.eml"),
+        &[
+            ("recipient", "anna@example.lv"),
+            ("action", "expired"),
+            ("reason", "expired"),
+            ("bounce_type", "hard"),
+        ],
+    );
     // Gmail's "Delivery incomplete ... will retry for 44 more hours. You'll be notified if the
     // delivery fails permanently": a warning, whatever "permanently" it mentions.
     check(

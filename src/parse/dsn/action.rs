@@ -32,6 +32,7 @@ static GAVE_UP: LazyLock<regex::Regex> = LazyLock::new(|| {
         "gave up",
         "time limit exceeded",
         "have been failing for a long time",
+        "permanent failure: temp_failure",
     ])
 });
 
@@ -45,6 +46,9 @@ static EXPIRED: LazyLock<regex::Regex> = LazyLock::new(|| {
         // Exim: "all hosts have been failing for a long time and were last tried after this
         // message arrived".
         "have been failing for a long time",
+        // Gmail's older notices: "Technical details of permanent failure: TEMP_FAILURE: Could
+        // not initiate SMTP conversation with any hosts" (it stopped retrying).
+        "permanent failure: temp_failure",
     ])
 });
 

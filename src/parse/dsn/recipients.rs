@@ -204,7 +204,12 @@ pub(super) fn recipients(block: &str, mail: &Mail) -> Vec<(usize, String)> {
                 // First named inside an entry, on its indented lines: quoted in its answer.
                 if starts_entry {
                     entries.push(a.clone());
-                } else if indented && !entries.is_empty() && !strong.iter().any(|(_, x)| *x == a) {
+                } else if !entries.is_empty()
+                    && !strong.iter().any(|(_, x)| *x == a)
+                    && (indented || diag::reply_code(&line[..off]).is_some_and(|c| !c.1.starts_with('2')))
+                {
+                    // (Or after a failure's code on its line: "550 5.7.1 ... blocked by ROTA
+                    // DNSBL ... send an e-mail message to dz@rota.lv".)
                     quoted.push(a.clone());
                 }
                 &mut strong
