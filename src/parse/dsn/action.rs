@@ -17,40 +17,36 @@ fn phrases(list: &[&str]) -> regex::Regex {
     regex::Regex::new(&format!("(?i){}", alternatives.join("|"))).expect("phrases")
 }
 
+/// What says the queue gave up on the message: an expired one.
+const EXPIRED_PHRASES: &[&str] = &[
+    "retry timeout exceeded",
+    "message expired",
+    "delivery time expired",
+    "too long in queue",
+    "been in the queue too long",
+    // Exim: "all hosts have been failing for a long time and were last tried after this
+    // message arrived".
+    "have been failing for a long time",
+    // Gmail's older notices: "Technical details of permanent failure: TEMP_FAILURE: Could
+    // not initiate SMTP conversation with any hosts" (it stopped retrying).
+    "permanent failure: temp_failure",
+];
+
+/// What says a notice gave up: the expired phrases, and words that may say so of a failure too.
 static GAVE_UP: LazyLock<regex::Regex> = LazyLock::new(|| {
-    phrases(&[
-        "retry timeout exceeded",
+    let more = [
         "retry time not reached",
-        "message expired",
-        "delivery time expired",
         "could not be delivered for",
         "cannot send message for",
-        "too long in queue",
-        "been in the queue too long",
         "give up",
         "giving up",
         "gave up",
         "time limit exceeded",
-        "have been failing for a long time",
-        "permanent failure: temp_failure",
-    ])
+    ];
+    phrases(&[EXPIRED_PHRASES, &more].concat())
 });
 
-static EXPIRED: LazyLock<regex::Regex> = LazyLock::new(|| {
-    phrases(&[
-        "retry timeout exceeded",
-        "message expired",
-        "delivery time expired",
-        "too long in queue",
-        "been in the queue too long",
-        // Exim: "all hosts have been failing for a long time and were last tried after this
-        // message arrived".
-        "have been failing for a long time",
-        // Gmail's older notices: "Technical details of permanent failure: TEMP_FAILURE: Could
-        // not initiate SMTP conversation with any hosts" (it stopped retrying).
-        "permanent failure: temp_failure",
-    ])
-});
+static EXPIRED: LazyLock<regex::Regex> = LazyLock::new(|| phrases(EXPIRED_PHRASES));
 
 static DELAYED: LazyLock<regex::Regex> = LazyLock::new(|| {
     phrases(&[

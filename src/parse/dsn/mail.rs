@@ -237,10 +237,8 @@ fn after_blank_lines(raw: &[u8]) -> &[u8] {
     if at == 0 {
         return raw;
     }
-    let line = &raw[at..];
-    let name = line.iter().position(|&b| b == b':').map_or(&line[..0], |n| &line[..n]);
-    if !name.is_empty() && name.iter().all(|&b| b.is_ascii_graphic()) {
-        line
+    if super::is_header_field(&raw[at..]) {
+        &raw[at..]
     } else {
         raw
     }
